@@ -1,0 +1,1 @@
+"""Prefect flows: thin wrappers over trust_tagger library functions."""

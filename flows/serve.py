@@ -1,0 +1,30 @@
+"""Serve the nightly flow (and the weekly retrain flow) on cron schedules.
+
+`flow.serve(cron=...)` cannot schedule on Prefect's temporary server, so this needs
+`prefect server start` and PREFECT_API_URL pointing at it (see README).
+"""
+
+from __future__ import annotations
+
+from trust_tagger.prefect_env import configure
+
+configure()
+
+from prefect import serve  # noqa: E402
+
+from flows.nightly import nightly  # noqa: E402
+
+
+def serve_all(cron: str = "0 3 * * *", retrain_cron: str = "0 4 * * 0") -> None:
+    deployments = [nightly.to_deployment(name="nightly", cron=cron)]
+    try:
+        from flows.retrain import retrain
+    except ImportError:  # the retrain flow ships with the registry work
+        retrain = None
+    if retrain is not None:
+        deployments.append(retrain.to_deployment(name="weekly-retrain", cron=retrain_cron))
+    serve(*deployments)
+
+
+if __name__ == "__main__":
+    serve_all()

@@ -1,0 +1,106 @@
+"""Verbs of the nightly pipeline: ``nightly``, ``merge``, ``schedule``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from trust_tagger.config import load_settings
+
+console = Console()
+
+ListDirOpt = Annotated[Path | None, typer.Option("--list-dir", help="Awesome-list checkout to merge into.")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store.")]
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a YYYY-MM-DD date") from exc
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def nightly(
+        source: Annotated[str, typer.Option(help="'snapshot' (bundled, offline) or 'arxiv' (export API).")] = "snapshot",
+        since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: day after the last run).")] = None,
+        until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: today).")] = None,
+        list_dir: ListDirOpt = None,
+        db: DbOpt = None,
+    ) -> None:
+        """Run the nightly flow: fetch, classify, route, merge accepted papers, write the report."""
+        if source not in ("snapshot", "arxiv"):
+            raise typer.BadParameter("use 'snapshot' or 'arxiv'", param_hint="--source")
+        from flows.nightly import nightly as nightly_flow
+
+        result = nightly_flow(source=source, since=_date(since), until=_date(until),
+                              list_dir=str(list_dir) if list_dir else None, db=db)
+        counts = result["counts"]
+        for file, line in counts["merged_lines"]:
+            console.print(f"[green]+[/green] {file}: {line.rstrip()}", highlight=False, markup=True)
+        shown = {k: v for k, v in counts.items() if k not in ("merged_lines", "malformed_reasons")}
+        console.print_json(json.dumps(shown))
+        console.print(f"report: {Path(result['dir']) / 'report.json'}")
+
+    @app.command()
+    def merge(
+        list_dir: ListDirOpt = None,
+        db: DbOpt = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff, write nothing.")] = False,
+        git: Annotated[bool, typer.Option("--git", help="Commit the change on a new branch of the list's checkout.")] = False,
+    ) -> None:
+        """Write every accepted paper not yet on the list into its files and print the diff."""
+        from trust_tagger.pipeline import merge_accepted
+        from trust_tagger.store import Store
+
+        settings = load_settings(list_dir=list_dir, db_url=db)
+        list_path = settings.path(settings.list_dir)
+        if git and not dry_run:
+            _require_git_checkout(list_path)
+        result = merge_accepted(Store(settings.resolved_db_url), settings, dry_run=dry_run)
+        console.print(result.diff or "nothing to merge", highlight=False, markup=False)
+        if git and not dry_run and result.changed_files:
+            branch = _git_commit(list_path, result.changed_files, len(result.added))
+            console.print(f"committed on branch {branch}")
+
+    @app.command()
+    def schedule(
+        cron: Annotated[str, typer.Option(help="Cron for the nightly flow.")] = "0 3 * * *",
+        retrain_cron: Annotated[str, typer.Option(help="Cron for the weekly retrain flow.")] = "0 4 * * 0",
+    ) -> None:
+        """Serve the nightly (and weekly retrain) flow on a cron. Needs a real Prefect server:
+        `prefect server start` and PREFECT_API_URL=http://127.0.0.1:4200/api."""
+        if not os.environ.get("PREFECT_API_URL"):
+            console.print("[red]Scheduling needs a running Prefect server.[/red] Start one with "
+                          "`prefect server start --host 127.0.0.1` and set "
+                          "PREFECT_API_URL=http://127.0.0.1:4200/api (the temporary server cannot schedule).")
+            raise typer.Exit(2)
+        from flows.serve import serve_all
+
+        serve_all(cron=cron, retrain_cron=retrain_cron)
+
+
+def _require_git_checkout(path: Path) -> None:
+    probe = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise typer.BadParameter(f"{path} is not inside a git checkout", param_hint="--list-dir")
+
+
+def _git_commit(path: Path, files: list[str], n_lines: int) -> str:
+    branch = f"trust-tagger/merge-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    run = lambda *args: subprocess.run(["git", "-C", str(path), *args], check=True,  # noqa: E731
+                                       capture_output=True, text=True)
+    run("checkout", "-b", branch)
+    run("add", "--", *files)
+    run("commit", "-m", f"Add {n_lines} paper lines found by trust-tagger")
+    return branch

@@ -1,0 +1,110 @@
+"""All settings in one place.
+
+Precedence, lowest first: the defaults below, ``trust-tagger.toml`` at the project root
+(or the file named by ``TRUST_TAGGER_CONFIG``), then ``TRUST_TAGGER_<FIELD>`` environment
+variables, then command-line options (the CLI passes them to :func:`load_settings`).
+Paths are resolved against the project root so the nightly job behaves the same from any cwd.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def project_root() -> Path:
+    """The checkout the package runs from (editable install), else the current directory."""
+    env = os.environ.get("TRUST_TAGGER_HOME")
+    if env:
+        return Path(env).resolve()
+    candidate = Path(__file__).resolve().parents[2]
+    if (candidate / "pyproject.toml").exists():
+        return candidate
+    return Path.cwd()
+
+
+DEFAULT_ARXIV_QUERY = (
+    "(cat:cs.SD OR cat:eess.AS) OR "
+    "((cat:cs.CL OR cat:cs.CR OR cat:cs.LG OR cat:cs.AI) AND "
+    '(abs:audio OR abs:speech OR abs:spoken OR abs:voice OR abs:"speaker"))'
+)
+
+
+@dataclass
+class Settings:
+    list_dir: Path = Path("data/awesome-list")
+    db_url: str = "sqlite:///data/trust_tagger.db"
+    model_dir: Path = Path("models")
+    snapshot_path: Path = Path("data/raw/arxiv-audio-papers.jsonl.gz")
+    labeled_dir: Path = Path("data/labeled")
+    reports_dir: Path = Path("reports")
+    arxiv_query: str = DEFAULT_ARXIV_QUERY
+    arxiv_base_url: str = "https://export.arxiv.org/api/query"
+    arxiv_page_size: int = 200
+    arxiv_delay_seconds: float = 3.0
+    arxiv_timeout_seconds: float = 30.0
+    arxiv_max_retries: int = 5
+    base_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    # Fallback routing thresholds, used only when a model ships none of its own.
+    accept_threshold: float = 0.9
+    reject_threshold: float = 0.1
+    # Format of new entries written into an empty or new list file ("dated" or "year_sections").
+    default_entry_format: str = "dated"
+    review_token: str = ""  # empty: the review web page is read-only
+    retrain_min_decisions: int = 50
+    root: Path = field(default_factory=project_root)
+
+    def path(self, p: Path | str) -> Path:
+        p = Path(p)
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def resolved_db_url(self) -> str:
+        """SQLite URLs with relative paths are anchored at the project root; other URLs pass through."""
+        prefix = "sqlite:///"
+        if self.db_url.startswith(prefix) and not self.db_url.startswith(prefix + "/"):
+            rel = self.db_url[len(prefix):]
+            if rel and rel != ":memory:":
+                return prefix + str(self.path(rel))
+        return self.db_url
+
+
+_PATH_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type in ("Path", Path)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    ftype = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    if name in _PATH_FIELDS:
+        return Path(value)
+    if ftype in ("int", int):
+        return int(value)
+    if ftype in ("float", float):
+        return float(value)
+    return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from defaults, config file, environment and explicit overrides (None = not given)."""
+    root = project_root()
+    values: dict[str, Any] = {}
+    cfg_file = Path(os.environ.get("TRUST_TAGGER_CONFIG", root / "trust-tagger.toml"))
+    names = {f.name for f in dataclasses.fields(Settings)} - {"root"}
+    if cfg_file.exists():
+        with cfg_file.open("rb") as fh:
+            data = tomllib.load(fh)
+        for key, value in data.items():
+            if key not in names:
+                raise ValueError(f"{cfg_file}: unknown setting {key!r}; known: {sorted(names)}")
+            values[key] = _coerce(key, value)
+    for name in names:
+        env = os.environ.get(f"TRUST_TAGGER_{name.upper()}")
+        if env is not None:
+            values[name] = _coerce(name, env)
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = _coerce(key, value)
+    return Settings(root=root, **values)

@@ -1,0 +1,217 @@
+"""The nightly job as plain functions: fetch → store → classify → route → merge → report.
+
+Prefect tasks in ``flows/nightly.py`` wrap these one to one, so everything here is tested
+without Prefect. Each step is idempotent on the store: re-running a window converges on the
+same state instead of duplicating rows or list lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from trust_tagger.atomic import atomic_write_json, atomic_write_text
+from trust_tagger.config import Settings
+from trust_tagger.records import MalformedRecord, paper_from_dict
+from trust_tagger.store import PaperRow, Store
+
+ClassifyFn = Callable[[list[dict]], list[dict]]
+PriorityFn = Callable[[dict], float]
+WATERMARK = "watermark:{source}"
+
+
+@dataclass
+class FetchResult:
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    already_listed: int = 0
+    malformed_reasons: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # papers of this window that still need a decision
+
+
+def resolve_window(store: Store, source: str, since: dt.date | None, until: dt.date | None,
+                   today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """Default window: the day after the last successful run up to today, so a missed night is caught up."""
+    until = until or today or dt.date.today()
+    if since is None:
+        mark = store.get_meta(WATERMARK.format(source=source))
+        since = dt.date.fromisoformat(mark) + dt.timedelta(days=1) if mark else until - dt.timedelta(days=1)
+    if since > until:
+        raise ValueError(f"empty window: since {since} is after until {until}")
+    return since, until
+
+
+def ingest(store: Store, items: Iterable[dict | MalformedRecord], source: str,
+           listed_keys: set[str]) -> FetchResult:
+    """Validate and store every record; bad ones are counted with their reason and skipped."""
+    result = FetchResult()
+    seen: set[str] = set()
+    for item in items:
+        result.fetched += 1
+        try:
+            if isinstance(item, MalformedRecord):
+                raise item
+            paper = paper_from_dict(item)
+        except MalformedRecord as exc:
+            result.malformed += 1
+            result.malformed_reasons.append(str(exc))
+            continue
+        counter = {"new": "new", "updated": "updated", "duplicate": "duplicates"}[store.upsert_paper(paper, source)]
+        setattr(result, counter, getattr(result, counter) + 1)
+        if paper.key in listed_keys:
+            row = store.get_paper(paper.key)
+            if row.status != "listed":
+                store.set_status(paper.key, "listed", decided_by="list")
+                store.mark_merged([paper.key])
+            result.already_listed += 1
+            continue
+        if paper.key not in seen:
+            seen.add(paper.key)
+            result.keys.append(paper.key)
+    return result
+
+
+def needs_decision(row: PaperRow, model_version: str, store: Store) -> bool:
+    """A maintainer's decision is final; the model re-decides only papers it has not seen in this version."""
+    if row.status == "listed" or (row.decided_by or "").startswith("reviewer:"):
+        return False
+    return not store.has_prediction(row.key, model_version, row.version)
+
+
+def filing_targets(pred: dict, threshold: float = 0.5) -> list[str]:
+    """Subcategory files for an accepted paper: confident subcategories of each predicted category,
+    else that category's most likely subcategory (a paper is never filed under no file)."""
+    targets: list[str] = []
+    subs = pred.get("subcategories", {})
+    for category in pred.get("labels", []):
+        own = {k: p for k, p in subs.items() if k.split("/")[0] == category}
+        if not own:
+            continue
+        chosen = sorted(k for k, p in own.items() if p >= threshold) or [max(own, key=own.get)]
+        targets.extend(chosen)
+    return sorted(set(targets))
+
+
+@dataclass
+class RouteResult:
+    classified: int = 0
+    accepted: int = 0
+    queued: int = 0
+    rejected: int = 0
+    model_version: str = ""
+
+
+def classify_and_route(store: Store, keys: list[str], classify: ClassifyFn, model_version: str,
+                       priority: PriorityFn, batch_size: int = 256) -> RouteResult:
+    """Score undecided papers, store every prediction, and act on the model's decision."""
+    result = RouteResult(model_version=model_version)
+    rows = [r for r in store.papers(keys=keys) if needs_decision(r, model_version, store)]
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]
+        records = [{"arxiv_id": r.arxiv_id, "title": r.title, "abstract": r.abstract,
+                    "categories": r.categories} for r in batch]
+        for row, pred in zip(batch, classify(records), strict=True):
+            result.classified += 1
+            stored = store.add_prediction(row.key, pred, row.version)
+            decision = pred["decision"]
+            targets = filing_targets(pred)
+            if decision == "accept" and not targets:
+                decision = "review"  # nowhere to file it: a maintainer must choose
+            if decision == "accept":
+                store.set_status(row.key, "accepted", labels=targets, relevance=pred["relevance_class"],
+                                 decided_by=f"model:{model_version}")
+                result.accepted += 1
+            elif decision == "reject":
+                store.set_status(row.key, "rejected", labels=[], relevance=0, decided_by=f"model:{model_version}")
+                result.rejected += 1
+            else:
+                store.set_status(row.key, "review", labels=targets, decided_by=f"model:{model_version}")
+                store.enqueue(row.key, stored.id, priority(pred))
+                result.queued += 1
+    return result
+
+
+def merge_accepted(store: Store, settings: Settings, dry_run: bool = False):
+    """Write every accepted paper not yet merged into its list files; the list itself is the
+    source of truth for "already there", so a crash between write and bookkeeping converges."""
+    from trust_tagger.list_merge import MergeItem, merge_papers
+
+    rows = store.unmerged_accepted()
+    items = [MergeItem(key=r.key, title=r.title, link=r.link, date=dt.date.fromisoformat(r.date),
+                       targets=list(r.labels)) for r in rows if r.labels]
+    result = merge_papers(settings.path(settings.list_dir), items,
+                          default_style=settings.default_entry_format, dry_run=dry_run)
+    if not dry_run:
+        store.mark_merged([r.key for r in rows if r.labels])
+    return result
+
+
+def new_run_id(source: str, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now()
+    return f"{now:%Y%m%dT%H%M%S%f}-{source}"
+
+
+def run_counts(fetched: FetchResult, routed: RouteResult, merged, source: str,
+               since: dt.date, until: dt.date, seconds: float) -> dict:
+    """The report.json contract: counts of every step plus what was merged where."""
+    return {
+        "source": source, "since": since.isoformat(), "until": until.isoformat(),
+        "fetched": fetched.fetched, "new": fetched.new, "updated": fetched.updated,
+        "duplicates": fetched.duplicates, "malformed": fetched.malformed,
+        "already_listed": fetched.already_listed, "classified": routed.classified,
+        "accepted": routed.accepted, "queued": routed.queued, "rejected": routed.rejected,
+        "merged": len({line for _, line in merged.added}), "merged_lines": list(merged.added),
+        "model_version": routed.model_version, "malformed_reasons": fetched.malformed_reasons[:200],
+        "seconds": round(seconds, 3),
+    }
+
+
+def finish_report(store: Store, settings: Settings, run_id: str, counts: dict, keys: list[str]) -> dict:
+    """Write report.json (the machine contract), report.md and the digest of this window's papers."""
+    from trust_tagger.digest import write_digest
+
+    counts = {**counts, "run_id": run_id}
+    out = settings.path(settings.reports_dir) / run_id
+    atomic_write_json(out / "report.json", counts)
+    rows = sorted((r for r in store.papers(keys=keys) if r.status in ("accepted", "review")),
+                  key=lambda r: (r.status != "accepted", r.date))
+    digest = []
+    for r in rows:
+        pred = store.latest_prediction(r.key)
+        digest.append({"arxiv_id": r.arxiv_id, "title": r.title, "abstract": r.abstract, "link": r.link,
+                       "labels": list(r.labels) + ([] if r.status == "accepted" else ["(in review)"]),
+                       "relevance": pred.relevance if pred else 0.0})
+    write_digest(out / "digest.md", digest)
+    lines = [f"# trust-tagger run {run_id}", "",
+             f"Source `{counts['source']}`, window {counts['since']} .. {counts['until']}, "
+             f"model `{counts.get('model_version')}`, {counts['seconds']:.1f} s.", "",
+             "| count | value |", "|---|---|"]
+    lines += [f"| {k} | {counts[k]} |" for k in COUNT_KEYS]
+    if counts.get("merged_lines"):
+        lines += ["", "## Lines merged into the list", ""]
+        lines += [f"- `{f}`: `{line.strip()}`" for f, line in counts["merged_lines"]]
+    if counts.get("malformed_reasons"):
+        lines += ["", "## Malformed records (skipped)", ""]
+        lines += [f"- {r}" for r in counts["malformed_reasons"][:50]]
+    lines += ["", f"Digest of accepted and queued papers: `{out / 'digest.md'}`"]
+    markdown = "\n".join(lines) + "\n"
+    atomic_write_text(out / "report.md", markdown)
+    return {"dir": str(out), "markdown": markdown, "counts": counts}
+
+
+COUNT_KEYS = ["fetched", "new", "updated", "duplicates", "malformed", "already_listed", "classified",
+              "accepted", "queued", "rejected", "merged"]
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start

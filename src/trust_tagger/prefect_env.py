@@ -1,0 +1,28 @@
+"""Prefect settings that keep a run local and off the network; must run before prefect is imported.
+
+Without a configured server Prefect starts a temporary local one (SQLite under PREFECT_HOME).
+Users with a real server set PREFECT_API_URL themselves; setdefault never overrides them.
+"""
+
+from __future__ import annotations
+
+import os
+
+from trust_tagger.config import project_root
+
+OFFLINE_DEFAULTS = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_UI_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def configure() -> None:
+    os.environ.setdefault("PREFECT_HOME", str(project_root() / ".prefect"))
+    for name, value in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(name, value)

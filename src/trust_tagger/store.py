@@ -1,0 +1,305 @@
+"""The paper store: one SQLAlchemy schema for papers, versions, predictions, the review queue,
+decisions, runs and small key/value state (the fetch watermark).
+
+Any SQLAlchemy URL works (SQLite by default, Postgres for a shared deployment). Every write
+is keyed on the canonical paper key, so replaying a window twice can never duplicate a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from trust_tagger.records import Paper
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PaperRow(Base):
+    """The latest known version of a paper plus where it stands in the pipeline.
+
+    ``status``: new → accepted | review | rejected (by the model or a maintainer).
+    ``labels``: the subcategory keys the paper is filed under when accepted.
+    """
+
+    __tablename__ = "papers"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    arxiv_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list] = mapped_column(JSON, default=list)
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+    date: Mapped[str] = mapped_column(String(10), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    relevance: Mapped[int | None] = mapped_column(Integer)
+    labels: Mapped[list] = mapped_column(JSON, default=list)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    merged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def link(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else ""
+
+
+class PaperVersionRow(Base):
+    __tablename__ = "paper_versions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(ForeignKey("papers.key"), index=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    date: Mapped[str] = mapped_column(String(10))
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PredictionRow(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (UniqueConstraint("key", "model_version", "paper_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(ForeignKey("papers.key"), index=True)
+    paper_version: Mapped[int | None] = mapped_column(Integer)
+    model_version: Mapped[str] = mapped_column(String(100))
+    relevance: Mapped[float] = mapped_column(Float)
+    relevance_class: Mapped[int] = mapped_column(Integer)
+    labels: Mapped[list] = mapped_column(JSON, default=list)
+    categories: Mapped[dict] = mapped_column(JSON, default=dict)
+    subcategories: Mapped[dict] = mapped_column(JSON, default=dict)
+    decision: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReviewItemRow(Base):
+    """One queue entry per paper; ``revision`` lets two reviewers detect each other's writes."""
+
+    __tablename__ = "review_items"
+    key: Mapped[str] = mapped_column(ForeignKey("papers.key"), primary_key=True)
+    prediction_id: Mapped[int | None] = mapped_column(ForeignKey("predictions.id"))
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class DecisionRow(Base):
+    """The audit log: every maintainer decision, never updated or deleted."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(ForeignKey("papers.key"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # accept | edit | reject | defer | undo
+    relevance: Mapped[int | None] = mapped_column(Integer)
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+    subcategories: Mapped[list] = mapped_column(JSON, default=list)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    predicted: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="nightly")
+    source: Mapped[str] = mapped_column(String(20))
+    since: Mapped[str | None] = mapped_column(String(10))
+    until: Mapped[str | None] = mapped_column(String(10))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class MetaRow(Base):
+    __tablename__ = "meta"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Store:
+    """Owns the engine; each public method is one transaction."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = create_engine(url)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- papers -----------------------------------------------------------------------------
+    def upsert_paper(self, paper: Paper, source: str) -> str:
+        """Insert or update by canonical key; return "new", "updated" (newer version) or "duplicate"."""
+        with self.session() as s:
+            row = s.get(PaperRow, paper.key)
+            if row is None:
+                s.add(PaperRow(key=paper.key, arxiv_id=paper.arxiv_id, version=paper.version,
+                               title=paper.title, abstract=paper.abstract, authors=paper.authors,
+                               categories=paper.categories, date=paper.date, source=source))
+                s.flush()
+                self._add_version(s, paper)
+                return "new"
+            if paper.version is not None and (row.version is None or paper.version > row.version):
+                row.version, row.title, row.abstract = paper.version, paper.title, paper.abstract
+                row.authors, row.categories = paper.authors, paper.categories
+                self._add_version(s, paper)
+                return "updated"
+            return "duplicate"
+
+    @staticmethod
+    def _add_version(s: Session, paper: Paper) -> None:
+        exists = s.scalar(select(PaperVersionRow).where(PaperVersionRow.key == paper.key,
+                                                        PaperVersionRow.version == paper.version))
+        if exists is None:
+            s.add(PaperVersionRow(key=paper.key, version=paper.version, title=paper.title, date=paper.date))
+
+    def get_paper(self, key: str) -> PaperRow | None:
+        with self.session() as s:
+            return s.get(PaperRow, key)
+
+    def papers(self, keys: list[str] | None = None, status: str | None = None) -> list[PaperRow]:
+        with self.session() as s:
+            q = select(PaperRow)
+            if keys is not None:
+                q = q.where(PaperRow.key.in_(keys))
+            if status is not None:
+                q = q.where(PaperRow.status == status)
+            return list(s.scalars(q.order_by(PaperRow.date, PaperRow.key)))
+
+    def versions(self, key: str) -> list[PaperVersionRow]:
+        with self.session() as s:
+            return list(s.scalars(select(PaperVersionRow).where(PaperVersionRow.key == key)
+                                  .order_by(PaperVersionRow.version)))
+
+    def set_status(self, key: str, status: str, *, labels: list[str] | None = None,
+                   relevance: int | None = None, decided_by: str | None = None) -> None:
+        """Record where a paper stands; a paper changed after merge is un-merged so the list follows."""
+        with self.session() as s:
+            row = s.get(PaperRow, key)
+            if row is None:
+                raise KeyError(f"unknown paper {key}")
+            if (row.status, row.labels) != (status, labels if labels is not None else row.labels):
+                row.merged_at = None
+            row.status = status
+            if labels is not None:
+                row.labels = labels
+            if relevance is not None:
+                row.relevance = relevance
+            row.decided_by = decided_by
+
+    def mark_merged(self, keys: list[str]) -> None:
+        with self.session() as s:
+            for row in s.scalars(select(PaperRow).where(PaperRow.key.in_(keys))):
+                row.merged_at = utcnow()
+
+    def unmerged_accepted(self) -> list[PaperRow]:
+        with self.session() as s:
+            return list(s.scalars(select(PaperRow).where(PaperRow.status == "accepted",
+                                                         PaperRow.merged_at.is_(None))
+                                  .order_by(PaperRow.date, PaperRow.key)))
+
+    # -- predictions ------------------------------------------------------------------------
+    def add_prediction(self, key: str, pred: dict, paper_version: int | None) -> PredictionRow:
+        """Store one prediction; the same paper version scored by the same model is stored once."""
+        with self.session() as s:
+            row = s.scalar(select(PredictionRow).where(
+                PredictionRow.key == key, PredictionRow.model_version == pred["model_version"],
+                PredictionRow.paper_version == paper_version))
+            if row is None:
+                row = PredictionRow(key=key, paper_version=paper_version, model_version=pred["model_version"])
+                s.add(row)
+            row.relevance = float(pred["relevance"])
+            row.relevance_class = int(pred["relevance_class"])
+            row.labels = list(pred.get("labels", []))
+            row.categories = dict(pred.get("categories", {}))
+            row.subcategories = dict(pred.get("subcategories", {}))
+            row.decision = pred["decision"]
+            s.flush()
+            return row
+
+    def latest_prediction(self, key: str) -> PredictionRow | None:
+        with self.session() as s:
+            return s.scalar(select(PredictionRow).where(PredictionRow.key == key)
+                            .order_by(PredictionRow.id.desc()).limit(1))
+
+    def has_prediction(self, key: str, model_version: str, paper_version: int | None) -> bool:
+        with self.session() as s:
+            return s.scalar(select(PredictionRow.id).where(
+                PredictionRow.key == key, PredictionRow.model_version == model_version,
+                PredictionRow.paper_version == paper_version)) is not None
+
+    # -- review queue -----------------------------------------------------------------------
+    def enqueue(self, key: str, prediction_id: int | None, priority: float) -> bool:
+        """Queue a paper once; a re-queued paper (new version) keeps its item and gets the new prediction."""
+        with self.session() as s:
+            item = s.get(ReviewItemRow, key)
+            if item is None:
+                s.add(ReviewItemRow(key=key, prediction_id=prediction_id, priority=priority))
+                return True
+            if item.state == "pending":
+                item.prediction_id, item.priority = prediction_id, priority
+            return False
+
+    # -- runs and state ---------------------------------------------------------------------
+    def start_run(self, run_id: str, source: str, since: str | None, until: str | None,
+                  kind: str = "nightly") -> None:
+        with self.session() as s:
+            s.add(RunRow(id=run_id, kind=kind, source=source, since=since, until=until))
+
+    def finish_run(self, run_id: str, status: str, counts: dict) -> None:
+        with self.session() as s:
+            row = s.get(RunRow, run_id)
+            row.status, row.counts, row.finished_at = status, counts, utcnow()
+
+    def get_meta(self, name: str, default: str | None = None) -> str | None:
+        with self.session() as s:
+            row = s.get(MetaRow, name)
+            return row.value if row else default
+
+    def set_meta(self, name: str, value: str) -> None:
+        with self.session() as s:
+            row = s.get(MetaRow, name)
+            if row is None:
+                s.add(MetaRow(name=name, value=value))
+            else:
+                row.value = value
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """WAL lets the review page read while the nightly run writes; foreign keys keep rows honest."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()

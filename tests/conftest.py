@@ -1,0 +1,26 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def list_copy(tmp_path) -> Path:
+    """A writable copy of the bundled list (2026-01-19 layout)."""
+    dst = tmp_path / "awesome-list"
+    shutil.copytree(ROOT / "data" / "awesome-list", dst)
+    return dst
+
+
+@pytest.fixture
+def store(tmp_path):
+    from trust_tagger.store import Store
+
+    return Store(f"sqlite:///{tmp_path / 'store.db'}")
