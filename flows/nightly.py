@@ -49,7 +49,8 @@ def nightly(source: str = "snapshot", since: dt.date | None = None, until: dt.da
     """Fetch a window of papers, decide on each, merge the accepted ones, and report."""
     settings = load_settings(list_dir=list_dir, db_url=db)
     store = Store(settings.resolved_db_url)
-    since, until = pipeline.resolve_window(store, source, since, until)
+    since, until = pipeline.resolve_window(store, source, since, until,
+                                           overlap_days=settings.window_overlap_days)
     run_id = pipeline.new_run_id(source)
     timer = pipeline.Timer()
     store.start_run(run_id, source, since.isoformat(), until.isoformat())

@@ -48,6 +48,7 @@ class Settings:
     arxiv_delay_seconds: float = 3.0
     arxiv_timeout_seconds: float = 30.0
     arxiv_max_retries: int = 5
+    window_overlap_days: int = 3  # arXiv lists papers a day or two after submission
     base_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     # Fallback routing thresholds, used only when a model ships none of its own.
     accept_threshold: float = 0.9

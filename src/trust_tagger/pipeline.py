@@ -35,12 +35,17 @@ class FetchResult:
 
 
 def resolve_window(store: Store, source: str, since: dt.date | None, until: dt.date | None,
-                   today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """Default window: the day after the last successful run up to today, so a missed night is caught up."""
+                   today: dt.date | None = None, overlap_days: int = 0) -> tuple[dt.date, dt.date]:
+    """Default window: from the last successful run's end up to today, so a missed night is caught up.
+
+    ``overlap_days`` re-reads the last days before the watermark: arXiv lists papers a day or two
+    after their submission date, and re-reading is free because ingest is idempotent.
+    """
     until = until or today or dt.date.today()
     if since is None:
         mark = store.get_meta(WATERMARK.format(source=source))
-        since = dt.date.fromisoformat(mark) + dt.timedelta(days=1) if mark else until - dt.timedelta(days=1)
+        since = (dt.date.fromisoformat(mark) + dt.timedelta(days=1 - overlap_days) if mark
+                 else until - dt.timedelta(days=1))
     if since > until:
         raise ValueError(f"empty window: since {since} is after until {until}")
     return since, until
@@ -64,8 +69,8 @@ def ingest(store: Store, items: Iterable[dict | MalformedRecord], source: str,
         counter = {"new": "new", "updated": "updated", "duplicate": "duplicates"}[store.upsert_paper(paper, source)]
         setattr(result, counter, getattr(result, counter) + 1)
         if paper.key in listed_keys:
-            row = store.get_paper(paper.key)
-            if row.status != "listed":
+            # On the list already: by our own merge (keep the decision, it is a label) or by hand.
+            if store.get_paper(paper.key).status not in ("listed", "accepted"):
                 store.set_status(paper.key, "listed", decided_by="list")
                 store.mark_merged([paper.key])
             result.already_listed += 1

@@ -1,0 +1,120 @@
+"""The nightly steps without Prefect, on a real snapshot window and a copy of the real list.
+
+The classifier here is a transparent keyword double so routing outcomes are known in advance;
+the real model is exercised by the flow test and the classifier's own tests."""
+
+import datetime as dt
+
+import pytest
+
+from trust_tagger import pipeline
+from trust_tagger.awesome_list import parse_list
+from trust_tagger.config import load_settings
+from trust_tagger.records import MalformedRecord
+from trust_tagger.sources import records_for
+
+WINDOW = (dt.date(2026, 2, 1), dt.date(2026, 2, 7))  # holds two jailbreak papers
+
+
+def keyword_classify(records):
+    out = []
+    for r in records:
+        text = (r["title"] + " " + r["abstract"]).lower()
+        jail = "jailbreak" in text
+        spoof = "spoof" in text or "deepfake" in text
+        rel = 0.97 if jail else 0.5 if spoof else 0.02
+        decision = "accept" if jail else "review" if spoof else "reject"
+        out.append({"arxiv_id": r["arxiv_id"], "relevance": rel, "relevance_class": 2 if jail else 0,
+                    "labels": ["safety"] if (jail or spoof) else [],
+                    "categories": {"safety": rel}, "subcategories": {"safety/jailbreak": 0.9 if jail else 0.1,
+                                                                      "safety/deepfake": 0.8 if spoof else 0.1},
+                    "decision": decision, "model_version": "kw-test"})
+    return out
+
+
+@pytest.fixture
+def settings(tmp_path, list_copy):
+    return load_settings(list_dir=list_copy, db_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+                         reports_dir=tmp_path / "reports")
+
+
+def run_once(store, settings, extra=()):
+    items = list(records_for("snapshot", settings, *WINDOW)) + list(extra)
+    fetched = pipeline.ingest(store, items, "snapshot", parse_list(settings.list_dir).keys())
+    routed = pipeline.classify_and_route(store, fetched.keys, keyword_classify, "kw-test", lambda p: p["relevance"])
+    merged = pipeline.merge_accepted(store, settings)
+    return fetched, routed, merged
+
+
+def snapshot_bytes(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*.md"))}
+
+
+def test_window_end_to_end_and_rerun_changes_nothing(store, settings):
+    bad = [MalformedRecord("broken line"), {"arxiv_id": "", "title": "x", "abstract": "y", "date": "2026-01-06"}]
+    fetched, routed, merged = run_once(store, settings, bad)
+    assert fetched.malformed == 2 and fetched.fetched == fetched.new + fetched.duplicates + fetched.updated + 2
+    assert routed.classified == len(fetched.keys)
+    assert routed.accepted + routed.queued + routed.rejected == routed.classified
+    assert routed.accepted > 0 and merged.added
+    listed = parse_list(settings.list_dir)
+    for row in store.papers(status="accepted"):
+        assert row.key in listed.keys()
+        assert "papers/safety/jailbreak.md" in listed.files_for(row.key)
+    before = snapshot_bytes(settings.list_dir)
+    n_papers, n_preds = len(store.papers()), len(store.papers(status="accepted"))
+
+    fetched2, routed2, merged2 = run_once(store, settings)
+    assert fetched2.new == 0 and fetched2.duplicates == fetched.new
+    assert routed2.classified == 0 and not merged2.added
+    assert snapshot_bytes(settings.list_dir) == before
+    assert len(store.papers()) == n_papers and len(store.papers(status="accepted")) == n_preds
+
+
+def test_papers_already_on_the_list_are_not_classified(store, settings):
+    listed = parse_list(settings.list_dir)
+    on_list = next(e for e in listed.entries if e.key.startswith("arxiv:"))
+    raw = {"arxiv_id": on_list.key.split(":", 1)[1] + "v2", "title": on_list.title,
+           "abstract": "An abstract.", "date": "2026-01-06"}
+    fetched = pipeline.ingest(store, [raw], "snapshot", listed.keys())
+    assert fetched.already_listed == 1 and fetched.keys == []
+    assert store.get_paper(on_list.key).status == "listed"
+
+
+def test_accept_without_a_subcategory_goes_to_review(store, settings):
+    raw = {"arxiv_id": "2601.99999", "title": "Jailbreak", "abstract": "jailbreak", "date": "2026-01-06"}
+    fetched = pipeline.ingest(store, [raw], "snapshot", set())
+
+    def no_subcategory(records):
+        return [{**p, "subcategories": {}} for p in keyword_classify(records)]
+
+    routed = pipeline.classify_and_route(store, fetched.keys, no_subcategory, "kw-test", lambda p: 0.0)
+    assert (routed.accepted, routed.queued) == (0, 1)
+    assert store.get_paper("arxiv:2601.99999").status == "review"
+
+
+def test_reviewer_decisions_are_never_overwritten_by_the_model(store, settings):
+    raw = {"arxiv_id": "2601.99998", "title": "Jailbreak", "abstract": "jailbreak", "date": "2026-01-06"}
+    pipeline.ingest(store, [raw], "snapshot", set())
+    store.set_status("arxiv:2601.99998", "rejected", decided_by="reviewer:ann")
+    routed = pipeline.classify_and_route(store, ["arxiv:2601.99998"], keyword_classify, "kw-test2", lambda p: 0.0)
+    assert routed.classified == 0 and store.get_paper("arxiv:2601.99998").status == "rejected"
+
+
+def test_window_defaults_to_the_day_after_the_watermark(store):
+    assert pipeline.resolve_window(store, "snapshot", None, None, today=dt.date(2026, 3, 10)) == (
+        dt.date(2026, 3, 9), dt.date(2026, 3, 10))
+    store.set_meta("watermark:snapshot", "2026-03-05")
+    assert pipeline.resolve_window(store, "snapshot", None, dt.date(2026, 3, 10)) == (
+        dt.date(2026, 3, 6), dt.date(2026, 3, 10))
+    assert pipeline.resolve_window(store, "snapshot", None, dt.date(2026, 3, 10), overlap_days=3) == (
+        dt.date(2026, 3, 3), dt.date(2026, 3, 10))
+    with pytest.raises(ValueError):
+        pipeline.resolve_window(store, "snapshot", dt.date(2026, 3, 11), dt.date(2026, 3, 10))
+
+
+def test_filing_targets_fall_back_to_the_best_subcategory():
+    pred = {"labels": ["safety", "privacy"], "subcategories": {
+        "safety/jailbreak": 0.7, "safety/defense": 0.6, "safety/general": 0.2,
+        "privacy/general": 0.3, "privacy/watermark_and_copyright": 0.4, "security/attack": 0.9}}
+    assert pipeline.filing_targets(pred) == ["privacy/watermark_and_copyright", "safety/defense", "safety/jailbreak"]
