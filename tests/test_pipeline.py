@@ -118,3 +118,26 @@ def test_filing_targets_fall_back_to_the_best_subcategory():
         "safety/jailbreak": 0.7, "safety/defense": 0.6, "safety/general": 0.2,
         "privacy/general": 0.3, "privacy/watermark_and_copyright": 0.4, "security/attack": 0.9}}
     assert pipeline.filing_targets(pred) == ["privacy/watermark_and_copyright", "safety/defense", "safety/jailbreak"]
+
+
+def test_maintainer_correction_after_merge_fixes_the_list(store, settings):
+    raws = [{"arxiv_id": f"2602.9999{i}", "title": f"Jailbreaking audio LLMs, part {i}", "abstract": "jailbreak",
+             "date": "2026-02-03"} for i in (1, 2)]
+    fetched = pipeline.ingest(store, raws, "snapshot", set())
+    pipeline.classify_and_route(store, fetched.keys, keyword_classify, "kw-test", lambda p: 0.0)
+    pipeline.merge_accepted(store, settings)
+    jail = settings.list_dir / "papers/safety/jailbreak.md"
+    deep = settings.list_dir / "papers/safety/deepfake.md"
+    assert "2602.99991" in jail.read_text() and "2602.99992" in jail.read_text()
+    original_deepfake = deep.read_text()
+
+    store.set_status("arxiv:2602.99991", "rejected", labels=[], decided_by="reviewer:ann")
+    store.set_status("arxiv:2602.99992", "accepted", labels=["safety/deepfake"], decided_by="reviewer:bob")
+    result = pipeline.merge_accepted(store, settings)
+    assert {f for f, _ in result.removed} == {"papers/safety/jailbreak.md"} and len(result.removed) == 2
+    assert "2602.9999" not in jail.read_text()
+    assert "2602.99992" in deep.read_text() and "2602.99991" not in deep.read_text()
+    assert deep.read_text().replace(next(l for _, l in result.added) + "\n", "") == original_deepfake
+
+    again = pipeline.merge_accepted(store, settings)
+    assert not again.added and not again.removed and not again.changed_files

@@ -12,7 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from trust_tagger.atomic import atomic_write_text
 from trust_tagger.awesome_list import (
@@ -54,6 +54,7 @@ class MergeItem:
 @dataclass
 class MergeResult:
     added: list[tuple[str, str]] = field(default_factory=list)  # (file, inserted line without its ending)
+    removed: list[tuple[str, str]] = field(default_factory=list)  # (file, removed line without its ending)
     already_listed: list[str] = field(default_factory=list)
     diff: str = ""
     changed_files: list[str] = field(default_factory=list)
@@ -226,36 +227,63 @@ def _unique_items(items: Iterable[MergeItem]) -> list[MergeItem]:
     return unique
 
 
+def remove_entry(text: str, key: str) -> tuple[str, list[str]]:
+    """Drop the lines of one paper from a file's text; every other byte stays."""
+    lines = split_lines(text)
+    doomed = {e.line_no for e in parse_file(text) if e.key == key}
+    kept = [line for i, line in enumerate(lines) if i not in doomed]
+    return "".join(kept), [line_body(lines[i]) for i in sorted(doomed)]
+
+
 def merge_papers(
     list_dir: Path | str,
     items: Iterable[MergeItem],
     default_style: FileStyle = "dated",
     dry_run: bool = False,
+    remove: Mapping[str, Iterable[str]] | None = None,
 ) -> MergeResult:
     """Insert each paper not yet on the list into each of its target files; idempotent.
 
     A paper anywhere on the list (README and collections included, any link form) is left alone: the
-    maintainers placed it, possibly in sections the tagger would not pick.
+    maintainers placed it, possibly in sections the tagger would not pick. ``remove`` ({key: files})
+    takes a paper out of files first: a maintainer's correction of an earlier merge.
     """
     list_dir = Path(list_dir)
     snapshot = parse_list(list_dir)
     result = MergeResult()
     originals: dict[str, str | None] = {}
     texts: dict[str, str] = {}
+
+    def current(file: str) -> str | None:
+        if file not in originals:
+            path = list_dir / file
+            originals[file] = path.read_bytes().decode("utf-8") if path.exists() else None
+        return texts.get(file, originals[file])
+
+    removed_from = {key: set(files) for key, files in (remove or {}).items()}
+    for key, files in removed_from.items():
+        for file in sorted(files):
+            text = current(file)
+            if text is None:
+                continue
+            new_text, lines = remove_entry(text, key)
+            if lines:
+                texts[file] = new_text
+                result.removed.extend((file, line) for line in lines)
     for item in _unique_items(items):
-        if snapshot.contains(item.key, item.title):
+        if item.key in removed_from:
+            listed = any(e.key == item.key and e.file not in removed_from[item.key] for e in snapshot.entries)
+        else:
+            listed = snapshot.contains(item.key, item.title)
+        if listed:
             result.already_listed.append(item.key)
             continue
         for file in dict.fromkeys(target_file(t) for t in item.targets):
-            if file not in originals:
-                path = list_dir / file
-                originals[file] = path.read_bytes().decode("utf-8") if path.exists() else None
-            current = texts.get(file, originals[file])
-            texts[file], line = insert_entry(current, item.date, item.title, item.link, default_style)
+            texts[file], line = insert_entry(current(file), item.date, item.title, item.link, default_style)
             result.added.append((file, line))
-    result.changed_files = list(texts)
-    result.diff = "".join(_unified_diff(file, originals[file], texts[file]) for file in texts)
+    result.changed_files = [f for f in texts if texts[f] != originals[f]]
+    result.diff = "".join(_unified_diff(file, originals[file], texts[file]) for file in result.changed_files)
     if not dry_run:
-        for file, text in texts.items():
-            atomic_write_text(list_dir / file, text)
+        for file in result.changed_files:
+            atomic_write_text(list_dir / file, texts[file])
     return result

@@ -72,7 +72,7 @@ def ingest(store: Store, items: Iterable[dict | MalformedRecord], source: str,
             # On the list already: by our own merge (keep the decision, it is a label) or by hand.
             if store.get_paper(paper.key).status not in ("listed", "accepted"):
                 store.set_status(paper.key, "listed", decided_by="list")
-                store.mark_merged([paper.key])
+                store.mark_merged([paper.key], {paper.key: []})
             result.already_listed += 1
             continue
         if paper.key not in seen:
@@ -142,17 +142,33 @@ def classify_and_route(store: Store, keys: list[str], classify: ClassifyFn, mode
 
 
 def merge_accepted(store: Store, settings: Settings, dry_run: bool = False):
-    """Write every accepted paper not yet merged into its list files; the list itself is the
-    source of truth for "already there", so a crash between write and bookkeeping converges."""
+    """Bring the list in line with the store: write accepted papers not yet merged, and undo
+    earlier merges a maintainer has since corrected (rejected, or filed elsewhere).
+
+    The list itself is the source of truth for "already there", so a crash between the write
+    and the bookkeeping converges on the next run.
+    """
+    from trust_tagger.awesome_list import target_file
     from trust_tagger.list_merge import MergeItem, merge_papers
 
-    rows = store.unmerged_accepted()
-    items = [MergeItem(key=r.key, title=r.title, link=r.link, date=dt.date.fromisoformat(r.date),
-                       targets=list(r.labels)) for r in rows if r.labels]
+    items, remove, done = [], {}, {}
+    for row in store.pending_list_changes():
+        wanted = [target_file(t) for t in row.labels] if row.status == "accepted" else []
+        stale = set(row.merged_files) - set(wanted)
+        if stale:
+            remove[row.key] = stale
+        if wanted:
+            items.append(MergeItem(key=row.key, title=row.title, link=row.link,
+                                   date=dt.date.fromisoformat(row.date), targets=list(row.labels)))
+        done[row.key] = wanted
     result = merge_papers(settings.path(settings.list_dir), items,
-                          default_style=settings.default_entry_format, dry_run=dry_run)
-    if not dry_run:
-        store.mark_merged([r.key for r in rows if r.labels])
+                          default_style=settings.default_entry_format, dry_run=dry_run, remove=remove)
+    if not dry_run and done:
+        written: dict[str, list[str]] = {k: [] for k in done}
+        for item in items:
+            if item.key not in result.already_listed:
+                written[item.key] = [target_file(t) for t in item.targets]
+        store.mark_merged(list(done), written)
     return result
 
 

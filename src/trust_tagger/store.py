@@ -59,6 +59,7 @@ class PaperRow(Base):
     labels: Mapped[list] = mapped_column(JSON, default=list)
     decided_by: Mapped[str | None] = mapped_column(String(100))
     merged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    merged_files: Mapped[list] = mapped_column(JSON, default=list)  # list files our merge wrote it into
     first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -218,10 +219,22 @@ class Store:
                 row.relevance = relevance
             row.decided_by = decided_by
 
-    def mark_merged(self, keys: list[str]) -> None:
+    def mark_merged(self, keys: list[str], files: dict[str, list[str]] | None = None) -> None:
+        """Remember that the list now matches these papers' status (and which files our merge wrote)."""
         with self.session() as s:
-            for row in s.scalars(select(PaperRow).where(PaperRow.key.in_(keys))):
+            for row in s.scalars(select(PaperRow).where(PaperRow.key.in_(list(keys)))):
                 row.merged_at = utcnow()
+                if files is not None:
+                    row.merged_files = sorted(files.get(row.key, []))
+
+    def pending_list_changes(self) -> list[PaperRow]:
+        """Papers whose list lines must change: accepted and not yet merged, or merged earlier and
+        since corrected (relabelled or rejected by a maintainer)."""
+        with self.session() as s:
+            rows = s.scalars(select(PaperRow).where(PaperRow.merged_at.is_(None),
+                                                    PaperRow.status.in_(["accepted", "rejected"]))
+                             .order_by(PaperRow.date, PaperRow.key))
+            return [r for r in rows if r.status == "accepted" or r.merged_files]
 
     def unmerged_accepted(self) -> list[PaperRow]:
         with self.session() as s:
@@ -294,6 +307,47 @@ class Store:
                 s.add(MetaRow(name=name, value=value))
             else:
                 row.value = value
+
+    # -- maintainer decisions (trust_tagger.review) -----------------------------------------
+    def apply_decision(self, key: str, *, expected_revision: int | None, item_state: str,
+                       status: str | None, labels: list[str] | None, relevance: int | None,
+                       decided_by: str, audit: dict) -> int | None:
+        """Compare-and-set the paper's review item, set its status and append the audit row in ONE
+        transaction: a decision is never half-applied, and of two reviewers deciding from the same
+        revision exactly one wins. Returns the item's new revision, or None when ``expected_revision``
+        is stale (nothing written). A paper without an item (auto-decided) gets one at revision 1.
+        ``status`` None leaves the paper as it is (defer). The write comes first so that, on SQLite,
+        the transaction holds the write lock before it reads anything."""
+        from sqlalchemy import update
+
+        with self.session() as s:
+            claimed = s.execute(
+                update(ReviewItemRow)
+                .where(ReviewItemRow.key == key,
+                       *([ReviewItemRow.revision == expected_revision] if expected_revision is not None else []))
+                .values(state=item_state, revision=ReviewItemRow.revision + 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False)).rowcount
+            row = s.get(PaperRow, key)
+            if row is None:
+                raise KeyError(f"unknown paper {key}")
+            item = s.get(ReviewItemRow, key)
+            if not claimed:
+                if item is not None or expected_revision not in (None, 0):
+                    return None
+                item = ReviewItemRow(key=key, state=item_state, revision=1)
+                s.add(item)
+                s.flush()  # a concurrent first decision fails here on the primary key
+            if status is not None:
+                if (row.status, row.labels) != (status, labels if labels is not None else row.labels):
+                    row.merged_at = None
+                row.status = status
+                if labels is not None:
+                    row.labels = labels
+                if relevance is not None:
+                    row.relevance = relevance
+                row.decided_by = decided_by
+            s.add(DecisionRow(key=key, **audit))
+            return item.revision
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
