@@ -10,3 +10,4 @@ app = typer.Typer(help="Find trustworthy-audio-AI papers on arXiv, tag them, and
 from trust_tagger import cli_pipeline  # noqa: E402
 
 cli_pipeline.register(app)
+from trust_tagger import cli_review; cli_review.register(app)

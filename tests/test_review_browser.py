@@ -1,0 +1,149 @@
+"""The review page driven in headless Chromium: log in, accept, edit-and-accept, reject, then merge.
+
+Runs the real app under uvicorn on a free port against a tmp store and a tmp copy of the list, and
+refreshes the screenshots in docs/. Skipped (with the reason) where Chromium or Playwright is missing.
+"""
+
+import importlib.util
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from review_fixtures import key, seed
+
+from trust_tagger.awesome_list import parse_list
+from trust_tagger.config import Settings
+from trust_tagger.store import Store
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "browser-token"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing (apt-get install chromium)"),
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
+                       reason="playwright missing (pip install playwright; no `playwright install` needed)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, list_copy):
+    import uvicorn
+
+    from trust_tagger.review_web import create_app
+
+    settings = Settings(root=tmp_path, list_dir=list_copy, db_url=f"sqlite:///{tmp_path / 'review.db'}",
+                        review_token=TOKEN)
+    store = Store(settings.resolved_db_url)
+    seed(store)
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", store, settings
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(10_000)
+        errors: list[str] = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.errors = errors
+        yield pg
+        browser.close()
+
+
+def test_review_in_a_real_browser(server, page):
+    base, store, settings = server
+    docs = ROOT / "docs"
+
+    # log in from the queue page
+    page.goto(f"{base}/queue")
+    page.click("#login-link")
+    page.fill("#name", "Maya Maintainer")
+    page.fill("#token", TOKEN)
+    page.click("#login-submit")
+    page.wait_for_url(f"{base}/queue")
+    assert page.inner_text("#reviewer") == "Maya Maintainer"
+    rows = page.locator("#queue tbody tr")
+    assert rows.count() == 5
+    assert "Whisper-Jail" in rows.nth(0).inner_text()
+    page.screenshot(path=str(docs / "review-queue.png"), full_page=True)
+
+    # 1. open the first paper with the keyboard (Enter on the selected row) and accept it with "a"
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/paper/arxiv:2601.00001")
+    assert "papers/safety/jailbreak.md" in page.inner_text("#prediction")
+    page.screenshot(path=str(docs / "review-item.png"), full_page=True)
+    page.keyboard.press("a")
+    page.wait_for_selector("#flash")
+    assert "accept" in page.inner_text("#flash")
+
+    # 2. edit the deepfake paper: add a second subcategory, then accept
+    page.goto(f"{base}/paper/arxiv:2601.00002")
+    page.keyboard.press("e")
+    assert page.evaluate("document.activeElement.id") == "edit-first"
+    page.check("#form-edit input[name=relevance][value='2']")
+    page.check("#form-edit input[name=sub][value='security/attack']")
+    page.fill("#form-edit input[name=note]", "also attacks detectors")
+    page.click("#btn-edit")
+    page.wait_for_selector("#flash")
+
+    # 3. reject the ASR paper with the button
+    page.goto(f"{base}/paper/arxiv:2601.00003")
+    page.click("#btn-reject")
+    page.wait_for_selector("#flash")
+
+    # an abstract with <script> is text on the page and never runs
+    page.goto(f"{base}/paper/arxiv:2601.00004")
+    assert "<script>window.__pwned = 1</script>" in page.inner_text("#abstract")
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.errors == []
+
+    # the store has the three decisions, attributed to the reviewer
+    a, b, c = (store.get_paper(key(x)) for x in ("2601.00001", "2601.00002", "2601.00003"))
+    assert (a.status, a.labels, a.decided_by) == ("accepted", ["safety/jailbreak"], "reviewer:Maya Maintainer")
+    assert (b.status, b.labels, b.relevance) == ("accepted", ["safety/deepfake", "security/attack"], 2)
+    assert (c.status, c.labels) == ("rejected", [])
+    page.goto(f"{base}/queue")
+    assert page.locator("#queue tbody tr").count() == 2
+
+    # the next merge puts the accepted papers in their files and not the rejected one
+    from trust_tagger.pipeline import merge_accepted
+
+    result = merge_accepted(store, settings)
+    added = {(file, line) for file, line in result.added}
+    assert any(f == "papers/safety/jailbreak.md" and "2601.00001" in line for f, line in added)
+    assert any(f == "papers/safety/deepfake.md" and "2601.00002" in line for f, line in added)
+    assert any(f == "papers/security/attack.md" and "2601.00002" in line for f, line in added)
+    listed = parse_list(settings.list_dir)
+    assert listed.files_for(key("2601.00001")) == ["papers/safety/jailbreak.md"]
+    assert sorted(listed.files_for(key("2601.00002"))) == ["papers/safety/deepfake.md", "papers/security/attack.md"]
+    assert key("2601.00003") not in listed.keys()
+    assert "2601.00003" not in "".join(p.read_text() for p in Path(settings.list_dir).rglob("*.md"))
+    exported = settings.path(settings.labeled_dir) / "decisions.jsonl"
+    assert len(exported.read_text().splitlines()) == 3
