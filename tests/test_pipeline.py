@@ -28,6 +28,7 @@ def keyword_classify(records):
                     "labels": ["safety"] if (jail or spoof) else [],
                     "categories": {"safety": rel}, "subcategories": {"safety/jailbreak": 0.9 if jail else 0.1,
                                                                       "safety/deepfake": 0.8 if spoof else 0.1},
+                    "targets": ["safety/jailbreak"] if jail else ["safety/deepfake"] if spoof else [],
                     "decision": decision, "model_version": "kw-test"})
     return out
 
@@ -86,7 +87,7 @@ def test_accept_without_a_subcategory_goes_to_review(store, settings):
     fetched = pipeline.ingest(store, [raw], "snapshot", set())
 
     def no_subcategory(records):
-        return [{**p, "subcategories": {}} for p in keyword_classify(records)]
+        return [{**p, "targets": []} for p in keyword_classify(records)]
 
     routed = pipeline.classify_and_route(store, fetched.keys, no_subcategory, "kw-test", lambda p: 0.0)
     assert (routed.accepted, routed.queued) == (0, 1)
@@ -111,13 +112,6 @@ def test_window_defaults_to_the_day_after_the_watermark(store):
         dt.date(2026, 3, 3), dt.date(2026, 3, 10))
     with pytest.raises(ValueError):
         pipeline.resolve_window(store, "snapshot", dt.date(2026, 3, 11), dt.date(2026, 3, 10))
-
-
-def test_filing_targets_fall_back_to_the_best_subcategory():
-    pred = {"labels": ["safety", "privacy"], "subcategories": {
-        "safety/jailbreak": 0.7, "safety/defense": 0.6, "safety/general": 0.2,
-        "privacy/general": 0.3, "privacy/watermark_and_copyright": 0.4, "security/attack": 0.9}}
-    assert pipeline.filing_targets(pred) == ["privacy/watermark_and_copyright", "safety/defense", "safety/jailbreak"]
 
 
 def test_maintainer_correction_after_merge_fixes_the_list(store, settings):

@@ -88,20 +88,6 @@ def needs_decision(row: PaperRow, model_version: str, store: Store) -> bool:
     return not store.has_prediction(row.key, model_version, row.version)
 
 
-def filing_targets(pred: dict, threshold: float = 0.5) -> list[str]:
-    """Subcategory files for an accepted paper: confident subcategories of each predicted category,
-    else that category's most likely subcategory (a paper is never filed under no file)."""
-    targets: list[str] = []
-    subs = pred.get("subcategories", {})
-    for category in pred.get("labels", []):
-        own = {k: p for k, p in subs.items() if k.split("/")[0] == category}
-        if not own:
-            continue
-        chosen = sorted(k for k, p in own.items() if p >= threshold) or [max(own, key=own.get)]
-        targets.extend(chosen)
-    return sorted(set(targets))
-
-
 @dataclass
 class RouteResult:
     classified: int = 0
@@ -124,7 +110,7 @@ def classify_and_route(store: Store, keys: list[str], classify: ClassifyFn, mode
             result.classified += 1
             stored = store.add_prediction(row.key, pred, row.version)
             decision = pred["decision"]
-            targets = filing_targets(pred)
+            targets = list(pred.get("targets", []))
             if decision == "accept" and not targets:
                 decision = "review"  # nowhere to file it: a maintainer must choose
             if decision == "accept":
