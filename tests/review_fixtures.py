@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trust_tagger.pipeline import filing_targets
+from trust_tagger.routing import Thresholds, filed_subcategories
 from trust_tagger.records import Paper
 from trust_tagger.review import review_priority
 from trust_tagger.store import Store
@@ -55,8 +55,8 @@ def add_paper(store: Store, arxiv_id: str, title: str, abstract: str, date: str,
     paper = Paper(arxiv_id=arxiv_id, title=title, abstract=abstract, date=date, version=version,
                   authors=["Ada Lovelace", "Alan <Turing>"], categories=["cs.SD"])
     store.upsert_paper(paper, "snapshot")
-    row = store.add_prediction(paper.key, pred, version)
-    targets = filing_targets(pred)
+    targets = filed_subcategories(pred, Thresholds())
+    row = store.add_prediction(paper.key, {**pred, "targets": targets}, version)
     if status == "review":
         store.set_status(paper.key, "review", labels=targets, decided_by=f"model:{pred['model_version']}")
         store.enqueue(paper.key, row.id, review_priority(pred, THRESHOLDS))

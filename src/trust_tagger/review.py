@@ -29,7 +29,6 @@ from sqlalchemy.exc import IntegrityError
 from trust_tagger.atomic import atomic_write_text
 from trust_tagger.awesome_list import ListSnapshot, parse_list, target_file
 from trust_tagger.ids import normalize_title
-from trust_tagger.pipeline import filing_targets
 from trust_tagger.store import DecisionRow, PaperRow, PredictionRow, ReviewItemRow, Store
 
 ACTIONS = ("accept", "edit", "reject", "defer", "undo")
@@ -195,7 +194,7 @@ class ReviewPaper:
         """Where the model would file it: the pipeline's stored targets, else derived from the prediction."""
         if self.status == "review" and self.labels:
             return list(self.labels)
-        return filing_targets(self.prediction) if self.prediction else []
+        return list(self.prediction.get("targets", [])) if self.prediction else []
 
     @property
     def predicted_relevance(self) -> float | None:
@@ -248,7 +247,7 @@ def _prediction_dict(row: PredictionRow | None) -> dict | None:
     return {"id": row.id, "model_version": row.model_version, "paper_version": row.paper_version,
             "relevance": row.relevance, "relevance_class": row.relevance_class, "labels": list(row.labels),
             "categories": dict(row.categories), "subcategories": dict(row.subcategories),
-            "decision": row.decision}
+            "targets": list(row.targets), "decision": row.decision}
 
 
 def _paper(row: PaperRow, item: ReviewItemRow | None, pred: PredictionRow | None) -> ReviewPaper:

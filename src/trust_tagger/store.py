@@ -91,6 +91,7 @@ class PredictionRow(Base):
     labels: Mapped[list] = mapped_column(JSON, default=list)
     categories: Mapped[dict] = mapped_column(JSON, default=dict)
     subcategories: Mapped[dict] = mapped_column(JSON, default=dict)
+    targets: Mapped[list] = mapped_column(JSON, default=list)  # subcategory files it would be filed under
     decision: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -257,6 +258,7 @@ class Store:
             row.labels = list(pred.get("labels", []))
             row.categories = dict(pred.get("categories", {}))
             row.subcategories = dict(pred.get("subcategories", {}))
+            row.targets = list(pred.get("targets", []))
             row.decision = pred["decision"]
             s.flush()
             return row
