@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
                               list_dir=str(list_dir) if list_dir else None, db=db)
         counts = result["counts"]
         for file, line in counts["merged_lines"]:
-            console.print(f"[green]+[/green] {file}: {line.rstrip()}", highlight=False, markup=True)
+            console.print(f"[green]+[/green] {file}: {line.rstrip()}", highlight=False, soft_wrap=True)
         shown = {k: v for k, v in counts.items() if k not in ("merged_lines", "malformed_reasons")}
         console.print_json(json.dumps(shown))
         console.print(f"report: {Path(result['dir']) / 'report.json'}")

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from rich.progress import track
+
 from trust_tagger.atomic import atomic_write_json, atomic_write_text
 from trust_tagger.config import Settings
 from trust_tagger.records import MalformedRecord, paper_from_dict
@@ -102,7 +104,9 @@ def classify_and_route(store: Store, keys: list[str], classify: ClassifyFn, mode
     """Score undecided papers, store every prediction, and act on the model's decision."""
     result = RouteResult(model_version=model_version)
     rows = [r for r in store.papers(keys=keys) if needs_decision(r, model_version, store)]
-    for start in range(0, len(rows), batch_size):
+    starts = range(0, len(rows), batch_size)
+    for start in track(starts, description=f"classifying {len(rows)} papers", total=len(starts),
+                       disable=len(starts) < 2):
         batch = rows[start:start + batch_size]
         records = [{"arxiv_id": r.arxiv_id, "title": r.title, "abstract": r.abstract,
                     "categories": r.categories} for r in batch]
