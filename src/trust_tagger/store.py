@@ -211,14 +211,7 @@ class Store:
             row = s.get(PaperRow, key)
             if row is None:
                 raise KeyError(f"unknown paper {key}")
-            if (row.status, row.labels) != (status, labels if labels is not None else row.labels):
-                row.merged_at = None
-            row.status = status
-            if labels is not None:
-                row.labels = labels
-            if relevance is not None:
-                row.relevance = relevance
-            row.decided_by = decided_by
+            _apply_status(row, status, labels, relevance, decided_by)
 
     def mark_merged(self, keys: list[str], files: dict[str, list[str]] | None = None) -> None:
         """Remember that the list now matches these papers' status (and which files our merge wrote)."""
@@ -340,16 +333,22 @@ class Store:
                 s.add(item)
                 s.flush()  # a concurrent first decision fails here on the primary key
             if status is not None:
-                if (row.status, row.labels) != (status, labels if labels is not None else row.labels):
-                    row.merged_at = None
-                row.status = status
-                if labels is not None:
-                    row.labels = labels
-                if relevance is not None:
-                    row.relevance = relevance
-                row.decided_by = decided_by
+                _apply_status(row, status, labels, relevance, decided_by)
             s.add(DecisionRow(key=key, **audit))
             return item.revision
+
+
+def _apply_status(row: PaperRow, status: str, labels: list[str] | None, relevance: int | None,
+                  decided_by: str | None) -> None:
+    """A change of status or labels un-merges the paper, so the next merge makes the list follow."""
+    if (row.status, row.labels) != (status, labels if labels is not None else row.labels):
+        row.merged_at = None
+    row.status = status
+    if labels is not None:
+        row.labels = labels
+    if relevance is not None:
+        row.relevance = relevance
+    row.decided_by = decided_by
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
