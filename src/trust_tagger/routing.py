@@ -1,0 +1,150 @@
+"""Which papers the tool files on its own, which it drops, and which a maintainer must see.
+
+Thresholds are chosen on validation so that auto-accepted papers reach precision >= 0.95 and
+auto-rejected papers reach NPV >= 0.99 *at the prior of a real feed*. The labeled set holds ~31%
+relevant papers, a nightly feed 15-20%: at the lower feed prior every false positive weighs more
+and every false negative less, so negatives are reweighted by
+``w = ((1 - pi_feed) / pi_feed) / ((1 - pi_val) / pi_val)`` before precision and NPV are computed.
+An accepted paper must also name at least one subcategory to be filed under, else it goes to review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+ACCEPT, REVIEW, REJECT = "accept", "review", "reject"
+DEFAULT_FEED_PRIOR = 0.175
+
+
+def prior_weight(pi_sample: float, pi_feed: float) -> float:
+    """Weight of a negative so a sample with positive rate pi_sample looks like one with pi_feed."""
+    pi_sample = min(max(pi_sample, 1e-6), 1 - 1e-6)
+    return ((1 - pi_feed) / pi_feed) / ((1 - pi_sample) / pi_sample)
+
+
+def weighted_rates(p: np.ndarray, y: np.ndarray, accept_t: float, reject_t: float, w_neg: float) -> dict:
+    """Precision of accepts, NPV of rejects and share auto-decided, negatives weighted by w_neg."""
+    p = np.asarray(p, dtype=float)
+    y = np.asarray(y).astype(bool)
+    w = np.where(y, 1.0, w_neg)
+    acc = p >= accept_t
+    rej = p <= reject_t
+    tp, fp = w[acc & y].sum(), w[acc & ~y].sum()
+    tn, fn = w[rej & ~y].sum(), w[rej & y].sum()
+    return {
+        "precision": float(tp / (tp + fp)) if tp + fp > 0 else float("nan"),
+        "npv": float(tn / (tn + fn)) if tn + fn > 0 else float("nan"),
+        "accept_share": float(w[acc].sum() / w.sum()),
+        "reject_share": float(w[rej].sum() / w.sum()),
+        "auto_share": float(w[acc | rej].sum() / w.sum()),
+    }
+
+
+def choose_relevance_thresholds(p: np.ndarray, y: np.ndarray, precision: float = 0.95, npv: float = 0.99,
+                                feed_prior: float = DEFAULT_FEED_PRIOR, min_accept: float = 0.5,
+                                max_reject: float = 0.5, min_region: int = 10) -> tuple[float, float, dict]:
+    """(accept_t, reject_t, info) from validation scores at the feed prior.
+
+    accept_t: the lowest threshold (>= min_accept) whose whole accept region {p >= t} has feed-weighted
+    precision >= target; reject_t: the highest (<= max_reject) whose reject region {p <= t} has
+    feed-weighted NPV >= target. The criterion is on the cumulative region, not on every sub-region,
+    so one mislabeled paper at an extreme cannot switch auto-decisions off; regions under
+    ``min_region`` papers are too small to judge. Nothing is auto-decided when no threshold reaches
+    the target.
+    """
+    p = np.asarray(p, dtype=float)
+    y = np.asarray(y).astype(bool)
+    w_neg = prior_weight(y.mean() if len(y) else 0.5, feed_prior)
+    w = np.where(y, 1.0, w_neg)
+    cands = np.unique(p)
+
+    def scan(order, select, good, limit_ok):
+        best = None
+        for t in order:
+            if not limit_ok(t):
+                break
+            sel = select(t)
+            if sel.sum() >= min_region and good(sel):
+                best = float(t)
+        return best
+
+    def prec_ok(sel):
+        tp, fp = w[sel & y].sum(), w[sel & ~y].sum()
+        return tp + fp > 0 and tp / (tp + fp) >= precision
+
+    def npv_ok(sel):
+        tn, fn = w[sel & ~y].sum(), w[sel & y].sum()
+        return tn + fn > 0 and tn / (tn + fn) >= npv
+
+    acc = scan(sorted(cands, reverse=True), lambda t: p >= t, prec_ok, lambda t: t >= min_accept)
+    rej = scan(sorted(cands), lambda t: p <= t, npv_ok, lambda t: t <= max_reject)
+    accept_t = acc if acc is not None else 1.0 + 1e-9  # accept nothing
+    reject_t = rej if rej is not None else -1e-9  # reject nothing
+    if reject_t >= accept_t:
+        reject_t = min(reject_t, accept_t - 1e-6)
+    info = weighted_rates(p, y, accept_t, reject_t, w_neg)
+    info.update({"w_neg": w_neg, "feed_prior": feed_prior, "sample_prior": float(y.mean()) if len(y) else None})
+    return accept_t, reject_t, info
+
+
+def choose_label_thresholds(P: np.ndarray, Y: np.ndarray, names, lo: float = 0.2, hi: float = 0.8) -> dict[str, float]:
+    """Per label, the F1-best threshold on validation (relevant papers), clipped to [lo, hi]; 0.5 when
+    the label has no validation positives. Clipping keeps a 4-positive label from an absurd cut."""
+    from sklearn.metrics import f1_score
+
+    out = {}
+    grid = np.round(np.arange(lo, hi + 1e-9, 0.05), 2)
+    for j, name in enumerate(names):
+        y = np.asarray(Y[:, j]).astype(int)
+        if y.sum() == 0:
+            out[name] = 0.5
+            continue
+        f1s = [f1_score(y, (P[:, j] >= t).astype(int), zero_division=0) for t in grid]
+        best = max(f1s)
+        # Among equally good cuts take the one nearest 0.5 (least tuned to this sample).
+        cands = [t for t, f in zip(grid, f1s) if f >= best - 1e-9]
+        out[name] = float(min(cands, key=lambda t: abs(t - 0.5)))
+    return out
+
+
+@dataclass
+class Thresholds:
+    """Stored with the model (thresholds.json)."""
+
+    accept: float = 0.9
+    reject: float = 0.1
+    categories: dict = field(default_factory=dict)
+    subcategories: dict = field(default_factory=dict)
+    precision_target: float = 0.95
+    npv_target: float = 0.99
+    feed_prior: float = DEFAULT_FEED_PRIOR
+    validation: dict = field(default_factory=dict)  # what the choice achieved on validation
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Thresholds":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def filed_subcategories(pred: Mapping, thresholds: Thresholds) -> list[str]:
+    subs = pred.get("subcategories") or {}
+    return sorted(s for s, p in subs.items() if p >= thresholds.subcategories.get(s, 0.5))
+
+
+def decide(pred: Mapping, thresholds: Thresholds | None = None) -> str:
+    """"accept" | "review" | "reject" for one prediction dict (the classify output contract).
+
+    Accept needs relevance >= accept threshold *and* a subcategory to file the paper under.
+    """
+    th = thresholds or Thresholds()
+    p = float(pred["relevance"])
+    if p <= th.reject:
+        return REJECT
+    if p >= th.accept and filed_subcategories(pred, th):
+        return ACCEPT
+    return REVIEW

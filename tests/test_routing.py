@@ -1,0 +1,67 @@
+"""Thresholds, decisions and calibration on synthetic scores (no model needed)."""
+
+import numpy as np
+
+from trust_tagger.calibration import ece, fit_calibration, fit_platt, logit, sigmoid
+from trust_tagger.routing import (Thresholds, choose_label_thresholds, choose_relevance_thresholds, decide,
+                                  prior_weight, weighted_rates)
+
+
+def _synthetic(n=3000, pi=0.31, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < pi
+    z = np.where(y, rng.normal(2.0, 1.2, n), rng.normal(-2.0, 1.2, n))
+    return sigmoid(z), y
+
+
+def test_thresholds_meet_targets_at_feed_prior():
+    p, y = _synthetic()
+    acc, rej, info = choose_relevance_thresholds(p, y, precision=0.95, npv=0.99, feed_prior=0.175)
+    assert rej < acc
+    w = prior_weight(y.mean(), 0.175)
+    rates = weighted_rates(p, y, acc, rej, w)
+    assert rates["precision"] >= 0.95 and rates["npv"] >= 0.99
+    assert rates["auto_share"] > 0.5
+    # Held-out sample from the same distribution: the targets hold up to sampling noise.
+    p2, y2 = _synthetic(seed=1)
+    r2 = weighted_rates(p2, y2, acc, rej, prior_weight(y2.mean(), 0.175))
+    assert r2["precision"] >= 0.93 and r2["npv"] >= 0.98
+
+
+def test_prior_shift_makes_accepting_stricter():
+    p, y = _synthetic()
+    acc_same, _, _ = choose_relevance_thresholds(p, y, feed_prior=y.mean())
+    acc_feed, _, _ = choose_relevance_thresholds(p, y, feed_prior=0.15)
+    assert acc_feed >= acc_same
+    assert prior_weight(0.31, 0.175) > 2
+
+
+def test_unreachable_target_accepts_nothing():
+    rng = np.random.default_rng(0)
+    p, y = rng.random(500), rng.random(500) < 0.3  # scores carry no information
+    acc, rej, info = choose_relevance_thresholds(p, y)
+    assert info["accept_share"] < 0.02 and info["reject_share"] < 0.02
+
+
+def test_decide_needs_a_subcategory_to_accept():
+    th = Thresholds(accept=0.9, reject=0.1, subcategories={"safety/jailbreak": 0.5})
+    pred = {"relevance": 0.97, "subcategories": {"safety/jailbreak": 0.8}}
+    assert decide(pred, th) == "accept"
+    assert decide({**pred, "subcategories": {"safety/jailbreak": 0.2}}, th) == "review"
+    assert decide({**pred, "relevance": 0.5}, th) == "review"
+    assert decide({**pred, "relevance": 0.05}, th) == "reject"
+
+
+def test_label_thresholds_and_calibration():
+    rng = np.random.default_rng(0)
+    Y = (rng.random((400, 2)) < 0.3).astype(int)
+    P = np.clip(Y * 0.6 + rng.random((400, 2)) * 0.4, 0, 1)
+    th = choose_label_thresholds(P, Y, ["a", "b"])
+    assert all(0.2 <= t <= 0.8 for t in th.values())
+    # Overconfident logits: Platt scaling brings ECE down.
+    p, y = _synthetic()
+    z = logit(p) * 3 + 1
+    a, b = fit_platt(z, y)
+    assert ece(sigmoid(a * z + b), y) < ece(sigmoid(z), y)
+    cal = fit_calibration(z, y, z[:, None], y[:, None], z[:, None], y[:, None])
+    assert cal.ece_after["relevance"] < cal.ece_before["relevance"]
