@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
+from flows.retrain import retrain_if_due  # noqa: E402
 from trust_tagger import pipeline  # noqa: E402
 from trust_tagger.awesome_list import parse_list  # noqa: E402
 from trust_tagger.classifier_api import load_classifier  # noqa: E402
@@ -68,6 +69,7 @@ def nightly(source: str = "snapshot", since: dt.date | None = None, until: dt.da
     create_markdown_artifact(markdown=result["markdown"], key="trust-tagger-nightly-report",
                              description=f"nightly run {run_id}")
     get_run_logger().info("report written to %s", result["dir"])
+    retrain_if_due(settings, store)  # enough new review decisions: retrain now, behind the promotion gate
     return result
 
 

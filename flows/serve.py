@@ -13,17 +13,12 @@ configure()
 from prefect import serve  # noqa: E402
 
 from flows.nightly import nightly  # noqa: E402
+from flows.retrain import retrain  # noqa: E402
 
 
 def serve_all(cron: str = "0 3 * * *", retrain_cron: str = "0 4 * * 0") -> None:
-    deployments = [nightly.to_deployment(name="nightly", cron=cron)]
-    try:
-        from flows.retrain import retrain
-    except ImportError:  # the retrain flow ships with the registry work
-        retrain = None
-    if retrain is not None:
-        deployments.append(retrain.to_deployment(name="weekly-retrain", cron=retrain_cron))
-    serve(*deployments)
+    serve(nightly.to_deployment(name="nightly", cron=cron),
+          retrain.to_deployment(name="weekly-retrain", cron=retrain_cron))
 
 
 if __name__ == "__main__":

@@ -11,3 +11,5 @@ from trust_tagger import cli_pipeline  # noqa: E402
 
 cli_pipeline.register(app)
 from trust_tagger import cli_review; cli_review.register(app)
+from trust_tagger import cli_model; cli_model.register(app)
+from trust_tagger import cli_retrain; cli_retrain.register(app)

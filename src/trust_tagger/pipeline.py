@@ -72,7 +72,8 @@ def ingest(store: Store, items: Iterable[dict | MalformedRecord], source: str,
         setattr(result, counter, getattr(result, counter) + 1)
         if paper.key in listed_keys:
             # On the list already: by our own merge (keep the decision, it is a label) or by hand.
-            if store.get_paper(paper.key).status not in ("listed", "accepted"):
+            # A paper waiting for review stays there: the reviewer sees the list entry as a near-duplicate.
+            if store.get_paper(paper.key).status not in ("listed", "accepted", "review"):
                 store.set_status(paper.key, "listed", decided_by="list")
                 store.mark_merged([paper.key], {paper.key: []})
             result.already_listed += 1

@@ -268,8 +268,10 @@ class Store:
                 PredictionRow.paper_version == paper_version)) is not None
 
     # -- review queue -----------------------------------------------------------------------
-    def enqueue(self, key: str, prediction_id: int | None, priority: float) -> bool:
-        """Queue a paper once; a re-queued paper (new version) keeps its item and gets the new prediction."""
+    def enqueue(self, key: str, prediction_id: int | None, priority: float, reopen: bool = False) -> bool:
+        """Queue a paper once; a re-queued paper (new version) keeps its item and gets the new prediction.
+
+        ``reopen`` sets a decided item back to pending (the label audit asks for a second look)."""
         with self.session() as s:
             item = s.get(ReviewItemRow, key)
             if item is None:
@@ -277,6 +279,8 @@ class Store:
                 return True
             if item.state == "pending":
                 item.prediction_id, item.priority = prediction_id, priority
+            elif reopen:
+                item.state, item.priority, item.revision = "pending", priority, item.revision + 1
             return False
 
     # -- runs and state ---------------------------------------------------------------------

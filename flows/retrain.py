@@ -1,0 +1,46 @@
+"""The retrain Prefect flow: every step of ``trust_tagger.retrain.retrain`` runs as a task, and the
+decision with its figures is published as a markdown artifact. Served weekly by ``flows/serve.py``;
+:func:`retrain_if_due` starts it after a nightly run once enough review decisions have arrived."""
+
+from __future__ import annotations
+
+from trust_tagger.prefect_env import configure
+
+configure()
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+from trust_tagger import retrain as R  # noqa: E402
+from trust_tagger.config import Settings, load_settings  # noqa: E402
+from trust_tagger.store import Store  # noqa: E402
+
+
+def _as_task(fn, *args, **kwargs):
+    """Run one retrain step as a Prefect task named after it (no caching: every run must recompute)."""
+    return task(fn, name=fn.__name__.replace("_", "-"), cache_policy=NO_CACHE)(*args, **kwargs)
+
+
+@flow(name="trust-tagger-retrain", log_prints=True)
+def retrain(base_model: str | None = None, epochs: int | None = None, force: bool = False,
+            list_dir: str | None = None, db: str | None = None) -> dict:
+    """Gather labels, train a candidate, gate it against the current model on the frozen test split."""
+    settings = load_settings(list_dir=list_dir, db_url=db)
+    result = R.retrain(settings, Store(settings.resolved_db_url), base_model=base_model, epochs=epochs,
+                       force=force, run_step=_as_task, log=get_run_logger().info)
+    create_markdown_artifact(markdown=R.report_markdown(result), key="trust-tagger-retrain",
+                             description=f"retrain: {result.verdict}")
+    return result.to_dict()
+
+
+def retrain_if_due(settings: Settings, store: Store) -> dict | None:
+    """Call at the end of the nightly flow: retrains (as a subflow) once ``settings.retrain_min_decisions``
+    review decisions arrived since the last retrain; None when not due."""
+    if not R.should_retrain(store, settings):
+        return None
+    return retrain(list_dir=str(settings.list_dir), db=settings.db_url)
+
+
+if __name__ == "__main__":
+    retrain()
