@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from trust_tagger import cli_model, cli_pipeline, cli_retrain, cli_review
+
 app = typer.Typer(help="Find trustworthy-audio-AI papers on arXiv, tag them, and merge them into the awesome list.",
                   no_args_is_help=True, add_completion=False)
 
-from trust_tagger import cli_pipeline  # noqa: E402
-
-cli_pipeline.register(app)
-from trust_tagger import cli_review; cli_review.register(app)
-from trust_tagger import cli_model; cli_model.register(app)
-from trust_tagger import cli_retrain; cli_retrain.register(app)
+for area in (cli_pipeline, cli_model, cli_review, cli_retrain):
+    area.register(app)
