@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -202,19 +203,6 @@ differences under ~0.015 AP are within noise (58 test positives).
 """
 
 
-def _replace_section(path: Path, text: str) -> None:
-    """Replace this script's ``## Classifier`` section, leaving other benchmarks' sections as they are."""
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "".join(lines[:start]) + text + ("\n" if end < len(lines) else "") + "".join(lines[end:])
-    path.write_text(new)
-
-
 def write_results(results: list[dict], out: Path, command: str, counts: dict) -> None:
     lines = [SECTION, "", f"Command: `{command}`", "",
              "Machine: this 2-core CPU box (no GPU), `torch` threads = 2; other jobs may share the cores (the "
@@ -265,7 +253,7 @@ def write_results(results: list[dict], out: Path, command: str, counts: dict) ->
         pc = r["test"].get("per_category", {})
         lines.append(f"| {r['name']} | " + " | ".join(f"{pc[c]['f1']:.2f} ({pc[c]['support']})" for c in pc) + " |")
     lines += ["", ABLATIONS]
-    _replace_section(out, "\n".join(lines).rstrip("\n") + "\n")
+    replace_section(out, SECTION, "\n".join(lines).rstrip("\n") + "\n")
 
 
 def main() -> None:

@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Retraining"
@@ -175,19 +177,6 @@ def section(train: dict, audit: dict, argv: list[str]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace this benchmark's own section (up to the next ``## ``), or append it; never touch others."""
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "".join(lines[:start]) + text + ("\n" if end < len(lines) else "") + "".join(lines[end:])
-    RESULTS.write_text(new)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--skip-train", action="store_true", help="only the label-audit measurement, printed, not written")
@@ -204,7 +193,7 @@ def main() -> None:
     print(json.dumps(audit, indent=1))
     if train is None:
         return
-    write_section(section(train, audit, sys.argv[1:]))
+    replace_section(RESULTS, SECTION, section(train, audit, sys.argv[1:]))
     print(f"written to {RESULTS} ({SECTION})")
 
 

@@ -24,3 +24,19 @@ def store(tmp_path):
     from trust_tagger.store import Store
 
     return Store(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+@pytest.fixture
+def seeded(store):
+    """A store holding the review fixtures' papers, routed the way the pipeline routes them."""
+    from review_fixtures import seed
+
+    seed(store)
+    return store
+
+
+@pytest.fixture
+def index(list_copy):
+    from trust_tagger.review import load_list_index
+
+    return load_list_index(list_copy)

@@ -5,21 +5,11 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from review_fixtures import AUTO, PAPERS, THRESHOLDS, add_paper, key, prediction, seed
+from review_fixtures import AUTO, PAPERS, THRESHOLDS, add_paper, key, prediction
 
 from trust_tagger import review
 from trust_tagger.review import Conflict, QueueFilter, ReviewError, ReviewPaper
 
-
-@pytest.fixture
-def seeded(store):
-    seed(store)
-    return store
-
-
-@pytest.fixture
-def index(list_copy):
-    return review.load_list_index(list_copy)
 
 
 # -- priority and ordering ----------------------------------------------------------------------------

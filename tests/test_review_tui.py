@@ -4,24 +4,13 @@ import io
 import json
 import sys
 
-import pytest
-from review_fixtures import PAPERS, add_paper, key, seed
+from review_fixtures import PAPERS, add_paper, key
 from rich.console import Console
 from typer.testing import CliRunner
 
 from trust_tagger import review, review_tui
 from trust_tagger.cli import app as cli_app
 
-
-@pytest.fixture
-def seeded(store):
-    seed(store)
-    return store
-
-
-@pytest.fixture
-def index(list_copy):
-    return review.load_list_index(list_copy)
 
 
 def scripted(*answers):
