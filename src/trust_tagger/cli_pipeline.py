@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         if git and not dry_run:
             _require_git_checkout(list_path)
         result = merge_accepted(Store(settings.resolved_db_url), settings, dry_run=dry_run)
-        console.print(result.diff or "nothing to merge", highlight=False, markup=False)
+        typer.echo(result.diff or "nothing to merge", nl=not result.diff)  # a diff ends with its own newline
         if git and not dry_run and result.changed_files:
             branch = _git_commit(list_path, result.changed_files, len(result.added))
             console.print(f"committed on branch {branch}")

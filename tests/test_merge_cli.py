@@ -1,0 +1,73 @@
+"""`trust-tagger merge`: dry run, the diff, --git on a new branch of the list's checkout, and
+convergence after a run killed between writing the list and recording the merge."""
+
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from trust_tagger import pipeline
+from trust_tagger.cli import app
+from trust_tagger.config import load_settings
+from trust_tagger.records import Paper
+
+KEY = "arxiv:2602.99991"
+
+
+@pytest.fixture
+def accepted(store):
+    store.upsert_paper(Paper(arxiv_id="2602.99991", version=1, title="Jailbreaking Audio LLMs with Songs",
+                             abstract="We jailbreak audio LLMs.", date="2026-02-03"), "snapshot")
+    store.set_status(KEY, "accepted", labels=["safety/jailbreak"], relevance=2, decided_by="model:test")
+    return store
+
+
+def git(cwd, *args):
+    return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True).stdout
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(accepted, list_copy):
+    before = (list_copy / "papers/safety/jailbreak.md").read_bytes()
+    res = CliRunner().invoke(app, ["merge", "--dry-run", "--list-dir", str(list_copy), "--db", accepted.url])
+    assert res.exit_code == 0, res.output
+    assert "+- 2026/02/03 [*Jailbreaking Audio LLMs with Songs*](https://arxiv.org/abs/2602.99991)" in res.output
+    assert (list_copy / "papers/safety/jailbreak.md").read_bytes() == before
+    assert accepted.get_paper(KEY).merged_at is None
+
+
+def test_git_commits_on_a_new_branch(accepted, list_copy):
+    git(list_copy, "init", "-q")
+    git(list_copy, "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A")
+    git(list_copy, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "list")
+    env_args = ["merge", "--git", "--list-dir", str(list_copy), "--db", accepted.url]
+    res = CliRunner(env={"GIT_AUTHOR_NAME": "tagger", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "tagger",
+                         "GIT_COMMITTER_EMAIL": "t@t"}).invoke(app, env_args)
+    assert res.exit_code == 0, res.output
+    branch = git(list_copy, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    assert branch.startswith("trust-tagger/merge-") and branch in res.output
+    assert git(list_copy, "status", "--porcelain") == ""
+    assert "2602.99991" in git(list_copy, "show", "HEAD", "--", "papers/safety/jailbreak.md")
+
+
+def test_git_refuses_a_list_outside_a_checkout(accepted, tmp_path, list_copy):
+    res = CliRunner().invoke(app, ["merge", "--git", "--list-dir", str(list_copy), "--db", accepted.url])
+    assert res.exit_code != 0 and "git checkout" in res.output
+
+
+def test_run_killed_after_the_list_write_converges(accepted, list_copy, monkeypatch):
+    settings = load_settings(list_dir=list_copy)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed between the list write and the bookkeeping")
+
+    monkeypatch.setattr(accepted, "mark_merged", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.merge_accepted(accepted, settings)
+    after_crash = (list_copy / "papers/safety/jailbreak.md").read_text()
+    assert after_crash.count("2602.99991") == 1
+    assert not list(list_copy.rglob(".*.tmp"))
+    monkeypatch.undo()
+    again = pipeline.merge_accepted(accepted, settings)
+    assert not again.added and again.already_listed == [KEY]
+    assert (list_copy / "papers/safety/jailbreak.md").read_text() == after_crash
+    assert accepted.get_paper(KEY).merged_at is not None
