@@ -1,5 +1,5 @@
-"""`trust-tagger merge`: dry run, the diff, --git on a new branch of the list's checkout, and
-convergence after a run killed between writing the list and recording the merge."""
+"""The pipeline verbs: `merge` (dry run, the diff, --git on a new branch of the list's checkout,
+convergence after a run killed between writing the list and recording the merge) and `schedule`."""
 
 import subprocess
 
@@ -71,3 +71,9 @@ def test_run_killed_after_the_list_write_converges(accepted, list_copy, monkeypa
     assert not again.added and again.already_listed == [KEY]
     assert (list_copy / "papers/safety/jailbreak.md").read_text() == after_crash
     assert accepted.get_paper(KEY).merged_at is not None
+
+
+def test_schedule_explains_that_it_needs_a_real_prefect_server(monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    res = CliRunner().invoke(app, ["schedule"])
+    assert res.exit_code == 2 and "prefect server start" in res.output
