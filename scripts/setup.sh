@@ -8,9 +8,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 . .venv/bin/activate
-python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-python -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-python -c "import trust_tagger, torch, prefect" # fail loudly if the install did not work
+quiet() { grep -v "^WARNING: Location" || true; }  # this machine's pip config names absent local mirrors
+python -m pip install -q --upgrade pip 2>&1 | quiet
+python -m pip install -q -e ".[test]" 2>&1 | quiet  # pipefail: a failed install stops here
+python -c "import trust_tagger, torch, prefect"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 DO_NOT_TRACK=1 \
        PREFECT_SERVER_ANALYTICS_ENABLED=false PREFECT_SERVER_UI_ENABLED=false \
        PREFECT_HOME="$PWD/.prefect" TOKENIZERS_PARALLELISM=false
