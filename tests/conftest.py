@@ -40,3 +40,9 @@ def index(list_copy):
     from trust_tagger.review import load_list_index
 
     return load_list_index(list_copy)
+
+
+@pytest.fixture(scope="session")
+def model_root(tmp_path_factory):
+    """Where the tiny test model is trained once per session (see _tiny_model.py)."""
+    return str(tmp_path_factory.getbasetemp() / "tiny")

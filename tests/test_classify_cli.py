@@ -11,11 +11,6 @@ from trust_tagger import cli_model
 from trust_tagger.dataset import CATEGORIES, SUBCATEGORIES
 
 
-@pytest.fixture(scope="session")
-def model_root(tmp_path_factory):
-    return str(tmp_path_factory.getbasetemp() / "tiny")
-
-
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     monkeypatch.setenv("TRUST_TAGGER_HOME", str(tmp_path))

@@ -24,7 +24,7 @@ def prefect_harness():
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch, tmp_path_factory):
+def home(tmp_path, monkeypatch, model_root):
     """A project home with its own list copy, store, models and reports."""
     shutil.copytree(ROOT / "data" / "awesome-list", tmp_path / "data" / "awesome-list")
     (tmp_path / "data" / "raw").mkdir(parents=True)
@@ -36,7 +36,7 @@ def home(tmp_path, monkeypatch, tmp_path_factory):
     from trust_tagger.config import load_settings
 
     settings = load_settings()
-    model = copy_model(str(tmp_path_factory.getbasetemp() / "tiny"), settings.path(settings.model_dir) / "v1")
+    model = copy_model(model_root, settings.path(settings.model_dir) / "v1")
     registry.register(model, settings)
     return tmp_path
 

@@ -10,11 +10,6 @@ from trust_tagger.dataset import CATEGORIES, SUBCATEGORIES
 from trust_tagger.model import ModelIntegrityError, TrustTagger, verify_manifest
 
 
-@pytest.fixture(scope="session")
-def model_root(tmp_path_factory):
-    return str(tmp_path_factory.getbasetemp() / "tiny")
-
-
 def test_fit_predict_save_load_round_trip(model_root, tmp_path):
     path = trained_tiny_model(model_root)
     m = TrustTagger.load(path)

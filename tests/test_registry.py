@@ -9,11 +9,6 @@ from trust_tagger import registry
 from trust_tagger.config import load_settings
 
 
-@pytest.fixture(scope="session")
-def model_root(tmp_path_factory):
-    return str(tmp_path_factory.getbasetemp() / "tiny")
-
-
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("TRUST_TAGGER_HOME", str(tmp_path))
