@@ -15,7 +15,6 @@ successive model versions stay comparable. Papers without an abstract in the poo
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from collections import Counter
@@ -26,6 +25,7 @@ from typing import Iterable
 from trust_tagger.atomic import atomic_write_text
 from trust_tagger.ids import normalize_title, paper_key, parse_arxiv_id
 from trust_tagger.records import clean_text
+from trust_tagger.sources import read_feed
 
 CATEGORIES: tuple[str, ...] = (
     "safety", "security", "privacy", "fairness", "hallucination", "robustness", "interpretability",
@@ -229,18 +229,14 @@ def merge_labels(*sources: Iterable[Label]) -> dict[str, Label]:
 
 def load_pool(path: Path) -> dict[str, dict]:
     """The paper pool (jsonl or jsonl.gz) by key; the last line wins for a repeated paper."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
     pool: dict[str, dict] = {}
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                pool[paper_key(str(rec.get("arxiv_id") or ""), str(rec.get("title") or ""))] = rec
-            except (ValueError, TypeError):
-                continue
+    for rec in read_feed(Path(path)):
+        if not isinstance(rec, dict):  # unreadable lines and non-objects carry no paper
+            continue
+        try:
+            pool[paper_key(str(rec.get("arxiv_id") or ""), str(rec.get("title") or ""))] = rec
+        except ValueError:
+            continue
     return pool
 
 

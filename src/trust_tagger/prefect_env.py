@@ -9,16 +9,13 @@ from __future__ import annotations
 import os
 
 from trust_tagger.config import project_root
+from trust_tagger.encoder import set_offline_defaults
 
 OFFLINE_DEFAULTS = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_UI_ENABLED": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
 }
 
 
@@ -26,3 +23,4 @@ def configure() -> None:
     os.environ.setdefault("PREFECT_HOME", str(project_root() / ".prefect"))
     for name, value in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    set_offline_defaults()  # the flows load models too

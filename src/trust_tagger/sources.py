@@ -19,26 +19,33 @@ from trust_tagger.records import MalformedRecord
 RawItem = dict | MalformedRecord
 
 
-def snapshot_records(path: Path, since: dt.date, until: dt.date) -> Iterator[RawItem]:
-    """Replay the snapshot's papers listed in [since, until], as if the API had returned them."""
-    opener = gzip.open if str(path).endswith(".gz") else open
+def read_feed(path: Path) -> Iterator[RawItem]:
+    """Every line of a feed file (jsonl or jsonl.gz); unreadable lines come out as MalformedRecord."""
     if not Path(path).exists():
         raise FileNotFoundError(f"snapshot feed not found: {path}")
-    lo, hi = since.isoformat(), until.isoformat()
+    opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rb") as fh:
         for line_no, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line.decode("utf-8"))
+                yield json.loads(line.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 yield MalformedRecord(f"{path}:{line_no}: unreadable line ({exc.__class__.__name__})")
-                continue
-            date = str(raw.get("date", ""))[:10] if isinstance(raw, dict) else ""
-            if not date:
-                yield MalformedRecord(f"{path}:{line_no}: no date")
-            elif lo <= date <= hi:
-                yield raw
+
+
+def snapshot_records(path: Path, since: dt.date, until: dt.date) -> Iterator[RawItem]:
+    """Replay the snapshot's papers listed in [since, until], as if the API had returned them."""
+    lo, hi = since.isoformat(), until.isoformat()
+    for n, raw in enumerate(read_feed(path), 1):
+        if isinstance(raw, MalformedRecord):
+            yield raw
+            continue
+        date = str(raw.get("date", ""))[:10] if isinstance(raw, dict) else ""
+        if not date:
+            yield MalformedRecord(f"{path}: record {n}: no date")
+        elif lo <= date <= hi:
+            yield raw
 
 
 def arxiv_records(settings: Settings, since: dt.date, until: dt.date) -> Iterator[RawItem]:
