@@ -40,7 +40,8 @@ def models_root(settings=None) -> Path:
     return s.path(s.model_dir)
 
 
-def _now() -> str:
+def now_iso() -> str:
+    """UTC, to the second: the one timestamp form of registry entries and their annotations."""
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
@@ -124,7 +125,7 @@ def register(model_dir: Path | str, settings=None, *, version: str | None = None
         entry = {
             "id": version,
             "parent": parent if parent is not None else cur,
-            "created": meta.get("created") or _now(),
+            "created": meta.get("created") or now_iso(),
             "promoted": None,
             "training_data_hash": meta.get("training_data_hash"),
             "label_counts": meta.get("label_counts"),
@@ -141,7 +142,7 @@ def register(model_dir: Path | str, settings=None, *, version: str | None = None
 
 def _set_current(data: dict, version: str) -> None:
     target = _get(data, version)
-    now = _now()
+    now = now_iso()
     for v in data["versions"]:
         v["current"] = v is target
     target["promoted"] = now

@@ -143,7 +143,7 @@ def record_decision(settings: Settings, version: str, decision: GateDecision) ->
 
     registry.annotate(version, settings, gate={
         "promote": decision.promote, "reasons": decision.reasons,
-        "decided": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()})
+        "decided": registry.now_iso()})
 
 
 # -- the whole retrain ----------------------------------------------------------------------------

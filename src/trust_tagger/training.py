@@ -8,7 +8,6 @@ left for promotion (``promote_if_better`` style policies belong to the caller), 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from dataclasses import dataclass
@@ -78,7 +77,7 @@ def train_version(settings, *, base_model: str | None = None, output: Path | Non
     version = version or output.name
     extra = {
         "version": version,
-        "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "created": registry.now_iso(),
         "training_data_hash": ds.data_hash,
         "label_counts": ds.counts(),
         "missing_abstract": ds.missing_abstract,
