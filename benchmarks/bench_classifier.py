@@ -32,8 +32,8 @@ MODELS = ("fine_tuned", "tfidf_lr", "frozen_emb_lr", "keyword_rules")
 
 
 def _data(settings):
-    from trust_tagger import dataset as D
-    from trust_tagger.training import later_list_keys
+    from trust_tagger.retrain import dataset as D
+    from trust_tagger.retrain.train import later_list_keys
 
     pool = D.load_pool(settings.path(settings.snapshot_path))
     later = D.later_papers(settings.path(settings.list_dir), LATER_LIST, pool, settings.path(settings.labeled_dir))
@@ -52,10 +52,10 @@ class Calibrated:
         self.model = model
 
     def fit(self, train, val):
-        from trust_tagger.baselines import label_matrix
-        from trust_tagger.calibration import fit_calibration, logit
-        from trust_tagger.dataset import CATEGORIES, SUBCATEGORIES
+        from trust_tagger.model.calibration import fit_calibration, logit
+        from trust_tagger.model.heads import label_matrix
         from trust_tagger.routing import Thresholds, choose_label_thresholds, choose_relevance_thresholds
+        from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
         self.model.fit(train)
         s = self.model.predict_proba(val)
@@ -72,8 +72,8 @@ class Calibrated:
         return self
 
     def _cal(self, s):
-        from trust_tagger.baselines import Scores
-        from trust_tagger.calibration import logit
+        from trust_tagger.model.calibration import logit
+        from trust_tagger.model.contracts import Scores
 
         p = self.cal.relevance(logit(s.relevance))
         return Scores(p, s.relevance_class, self.cal.categories(logit(s.categories)),
@@ -85,11 +85,11 @@ class Calibrated:
 
 def run_one(name: str, model_dir: str | None, out_json: str, feed_sample: int) -> None:
     """Train (or load) one model, score test / later / feed sample, write figures as JSON."""
-    from trust_tagger.baselines import FrozenEmbeddingLR, KeywordRules, TfidfLR
     from trust_tagger.config import load_settings
-    from trust_tagger.encoder import pick_device, set_offline_defaults
-    from trust_tagger.evaluate import compute_metrics
-    from trust_tagger.predict import validate_record
+    from trust_tagger.model.baselines import FrozenEmbeddingLR, KeywordRules, TfidfLR
+    from trust_tagger.model.encoder import pick_device, set_offline_defaults
+    from trust_tagger.model.predict import validate_record
+    from trust_tagger.retrain.evaluate import compute_metrics
 
     set_offline_defaults()
     pick_device()
@@ -98,7 +98,8 @@ def run_one(name: str, model_dir: str | None, out_json: str, feed_sample: int) -
     train, val, test = ds.split("train"), ds.split("validation"), ds.split("test")
     t0 = time.perf_counter()
     if name == "fine_tuned":
-        from trust_tagger.model import TrainConfig, TrustTagger
+        from trust_tagger.model.config import TrainConfig
+        from trust_tagger.model.tagger import TrustTagger
 
         if model_dir:
             model = TrustTagger.load(model_dir)
@@ -126,7 +127,7 @@ def run_one(name: str, model_dir: str | None, out_json: str, feed_sample: int) -
     t1 = time.perf_counter()
     s = model.predict_proba(sample)
     dt_s = time.perf_counter() - t1
-    from trust_tagger.dataset import SUBCATEGORIES
+    from trust_tagger.taxonomy import SUBCATEGORIES
 
     sub_ok = (s.subcategories >= np.array([thresholds.subcategories.get(x, 0.5) for x in SUBCATEGORIES])).any(1)
     auto = ((s.relevance >= thresholds.accept) & sub_ok) | (s.relevance <= thresholds.reject)

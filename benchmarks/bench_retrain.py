@@ -38,7 +38,7 @@ SECTION = "## Retraining"
 CHILD = """
 import json, sys, time
 from trust_tagger.config import load_settings
-from trust_tagger.retrain import retrain
+from trust_tagger.retrain.loop import retrain
 t = time.perf_counter()
 r = retrain(load_settings(), force=True, epochs=json.loads(sys.argv[1]))
 print("RESULT " + json.dumps({"wall": time.perf_counter() - t, "verdict": r.verdict, "candidate": r.candidate,
@@ -82,7 +82,7 @@ def bench_retrain(epochs: int | None) -> dict:
 
 def plant(examples, n_rel: int, n_cat: int, seed: int):
     """A copy with n_rel relevance flips (half each way) and n_cat category swaps on annotation labels."""
-    from trust_tagger.dataset import CATEGORIES
+    from trust_tagger.taxonomy import CATEGORIES
 
     rng = random.Random(seed)
     ex = list(examples)
@@ -106,8 +106,8 @@ def plant(examples, n_rel: int, n_cat: int, seed: int):
 
 def bench_audit(seeds: int, flips: int) -> dict:
     from trust_tagger.config import load_settings
-    from trust_tagger.dataset import build_from_settings
-    from trust_tagger.label_audit import audit_labels
+    from trust_tagger.retrain.dataset import build_from_settings
+    from trust_tagger.retrain.label_audit import audit_labels
 
     ds = build_from_settings(load_settings())
     rows = []

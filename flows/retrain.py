@@ -12,9 +12,9 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from trust_tagger import retrain as R  # noqa: E402
 from trust_tagger.config import Settings, load_settings  # noqa: E402
-from trust_tagger.store import Store  # noqa: E402
+from trust_tagger.retrain import loop as R  # noqa: E402
+from trust_tagger.store.store import Store  # noqa: E402
 
 
 def _as_task(fn, *args, **kwargs):

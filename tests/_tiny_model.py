@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from trust_tagger.dataset import Example  # noqa: E402
+from trust_tagger.retrain.dataset import Example  # noqa: E402
 
 _TOPICS = {
     ("safety", "safety/jailbreak"): "jailbreak attacks make audio language models produce harmful answers safety",
@@ -63,7 +63,7 @@ def tiny_base_model(root: str) -> str:
 
 
 def tiny_config(base: str):
-    from trust_tagger.model import TrainConfig
+    from trust_tagger.model.config import TrainConfig
 
     return TrainConfig(base_model=base, max_length=32, batch_size=8, epochs=1, eval_batch_size=16,
                        members=("tfidf",), blend_step=0.5, seed=1)
@@ -72,7 +72,7 @@ def tiny_config(base: str):
 @functools.lru_cache(maxsize=1)
 def trained_tiny_model(root: str) -> str:
     """Train once, save to <root>/tiny-model, return the folder."""
-    from trust_tagger.model import TrustTagger
+    from trust_tagger.model.tagger import TrustTagger
 
     out = Path(root) / "tiny-model"
     if not (out / "manifest.json").exists():

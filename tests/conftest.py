@@ -21,7 +21,7 @@ def list_copy(tmp_path) -> Path:
 
 @pytest.fixture
 def store(tmp_path):
-    from trust_tagger.store import Store
+    from trust_tagger.store.store import Store
 
     return Store(f"sqlite:///{tmp_path / 'store.db'}")
 
@@ -37,7 +37,7 @@ def seeded(store):
 
 @pytest.fixture
 def index(list_copy):
-    from trust_tagger.review import load_list_index
+    from trust_tagger.listfile.index import load_list_index
 
     return load_list_index(list_copy)
 

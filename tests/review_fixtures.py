@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from trust_tagger.routing import Thresholds, filed_subcategories
-from trust_tagger.records import Paper
-from trust_tagger.review import review_priority
-from trust_tagger.store import Store
+from trust_tagger.ingest.records import Paper
+from trust_tagger.routing import Thresholds, filed_subcategories, review_priority
+from trust_tagger.store.store import Store
 
 THRESHOLDS = (0.1, 0.9)
 CATS = ("safety", "security", "privacy", "fairness", "hallucination", "robustness", "interpretability")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from trust_tagger.arxiv_client import ArxivClient, ArxivError, entry_to_record, parse_retry_after
 from trust_tagger.config import DEFAULT_ARXIV_QUERY, Settings
-from trust_tagger.records import MalformedRecord, paper_from_dict
+from trust_tagger.ingest.arxiv import ArxivClient, ArxivError, entry_to_record, parse_retry_after
+from trust_tagger.ingest.records import MalformedRecord, paper_from_dict
 
 try:
     from tests.arxiv_server import ArxivStubServer, Fault, paper

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trust_tagger.awesome_list import (
+from trust_tagger.listfile.parse import (
     file_style,
     line_body,
     load_taxonomy,

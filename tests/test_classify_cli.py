@@ -7,8 +7,9 @@ import typer
 from typer.testing import CliRunner
 
 from _tiny_model import copy_model
-from trust_tagger import cli_model
-from trust_tagger.dataset import CATEGORIES, SUBCATEGORIES
+from trust_tagger.cli import model as cli_model
+from trust_tagger.cli.errors import wrap_commands
+from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
 
 @pytest.fixture
@@ -18,6 +19,7 @@ def app(tmp_path, monkeypatch):
     monkeypatch.delenv("TRUST_TAGGER_CONFIG", raising=False)
     a = typer.Typer()
     cli_model.register(a)
+    wrap_commands(a)
     return a
 
 
@@ -54,8 +56,8 @@ def test_classify_without_model_fails_clearly(app, tmp_path):
 
 
 def test_models_verbs_and_help(app, model_root, tmp_path):
-    from trust_tagger import registry
     from trust_tagger.config import load_settings
+    from trust_tagger.model import registry as registry
 
     root = tmp_path / "models"
     copy_model(model_root, root / "v1")
@@ -81,8 +83,8 @@ def test_train_build_dataset_evaluate_end_to_end(app, model_root, tmp_path, monk
     import gzip
 
     from _tiny_model import synthetic_examples, tiny_base_model
-    from trust_tagger import registry
     from trust_tagger.config import load_settings
+    from trust_tagger.model import registry as registry
 
     exs = synthetic_examples(90, seed=3)
     pool = tmp_path / "pool.jsonl.gz"

@@ -6,10 +6,10 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from trust_tagger import pipeline
 from trust_tagger.cli import app
 from trust_tagger.config import load_settings
-from trust_tagger.records import Paper
+from trust_tagger.ingest.records import Paper
+from trust_tagger.nightly import steps as pipeline
 
 KEY = "arxiv:2602.99991"
 

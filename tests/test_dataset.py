@@ -4,7 +4,7 @@ import gzip
 import json
 from pathlib import Path
 
-from trust_tagger import dataset as D
+from trust_tagger.retrain import dataset as D
 
 
 def _pool(tmp_path: Path, ids: list[str], no_abstract: tuple[str, ...] = ()) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trust_tagger.digest import extractive_summary, render_digest, write_digest
+from trust_tagger.nightly.digest import extractive_summary, render_digest, write_digest
 
 ABSTRACT = (
     "Large audio language models are increasingly deployed in voice assistants. "

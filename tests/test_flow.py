@@ -32,8 +32,8 @@ def home(tmp_path, monkeypatch, model_root):
     for var in [v for v in os.environ if v.startswith("TRUST_TAGGER_")]:
         monkeypatch.delenv(var)
     monkeypatch.setenv("TRUST_TAGGER_HOME", str(tmp_path))
-    from trust_tagger import registry
     from trust_tagger.config import load_settings
+    from trust_tagger.model import registry as registry
 
     settings = load_settings()
     model = copy_model(model_root, settings.path(settings.model_dir) / "v1")
@@ -47,7 +47,7 @@ def list_bytes(root):
 
 def test_nightly_cli_runs_the_flow_and_a_rerun_changes_nothing(prefect_harness, home):
     from trust_tagger.cli import app
-    from trust_tagger.store import Store
+    from trust_tagger.store.store import Store
 
     args = ["nightly", "--source", "snapshot", "--since", "2026-02-02", "--until", "2026-02-04"]
     first = CliRunner().invoke(app, args)
@@ -78,8 +78,8 @@ def test_nightly_cli_runs_the_flow_and_a_rerun_changes_nothing(prefect_harness, 
 
 
 def test_nightly_without_a_model_fails_clearly(prefect_harness, home):
-    from trust_tagger import registry
     from trust_tagger.cli import app
+    from trust_tagger.model import registry as registry
 
     (home / "models" / registry.REGISTRY_FILE).unlink()
     result = CliRunner().invoke(app, ["nightly", "--since", "2026-02-02", "--until", "2026-02-02"])
@@ -91,7 +91,6 @@ def test_nightly_from_the_arxiv_api_with_faults(prefect_harness, home, monkeypat
     """The live source through the whole flow, against the local Atom server: paging, a 503 with
     Retry-After, an empty page mid-paging, and one record without an abstract (skipped, counted)."""
     from arxiv_server import ArxivStubServer, Fault, paper
-
     from trust_tagger.cli import app
 
     papers = [paper(n) for n in range(7)] + [paper(7, abstract=None)]

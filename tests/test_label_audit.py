@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from trust_tagger.dataset import build_dataset, load_pool
-from trust_tagger.label_audit import audit_labels, queue_suspects, same_title
+from trust_tagger.retrain.dataset import build_dataset, load_pool
+from trust_tagger.retrain.label_audit import audit_labels, queue_suspects, same_title
 
 ROOT = Path(__file__).resolve().parents[1]
 LIST_DIR = ROOT / "data" / "awesome-list"
@@ -74,7 +74,7 @@ def test_same_title_accepts_a_dropped_subtitle_only():
 
 
 def test_queued_suspects_reach_the_review_queue(store, audit, pool):
-    from trust_tagger.review import load_queue
+    from trust_tagger.review.queue import load_queue
 
     planted = [s for s in audit if s.arxiv_id in PLANTED or s.arxiv_id == "2503.10222"]
     queued, missing = queue_suspects(store, planted, pool)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from trust_tagger.awesome_list import file_style, load_taxonomy, parse_line, parse_list, split_lines, year_headings
-from trust_tagger.list_merge import MergeItem, clean_title, format_line, insert_entry, merge_papers
+from trust_tagger.listfile.merge import MergeItem, clean_title, format_line, insert_entry, merge_papers
+from trust_tagger.listfile.parse import file_style, load_taxonomy, parse_line, parse_list, split_lines, year_headings
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from _tiny_model import copy_model, synthetic_examples, trained_tiny_model
-from trust_tagger.dataset import CATEGORIES, SUBCATEGORIES
-from trust_tagger.model import ModelIntegrityError, TrustTagger, verify_manifest
+from trust_tagger.model.artifacts import ModelIntegrityError, verify_manifest
+from trust_tagger.model.tagger import TrustTagger
+from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
 
 def test_fit_predict_save_load_round_trip(model_root, tmp_path):
@@ -52,7 +53,7 @@ def test_missing_file_and_missing_manifest(model_root, tmp_path):
 
 
 def test_empty_input_and_baselines_interface():
-    from trust_tagger.baselines import KeywordRules, TfidfLR
+    from trust_tagger.model.baselines import KeywordRules, TfidfLR
 
     exs = synthetic_examples(40)
     rules = KeywordRules().fit(exs).predict_proba(exs)

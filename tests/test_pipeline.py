@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from trust_tagger import pipeline
-from trust_tagger.awesome_list import parse_list
 from trust_tagger.config import load_settings
-from trust_tagger.records import MalformedRecord
-from trust_tagger.sources import records_for
+from trust_tagger.ingest.records import MalformedRecord
+from trust_tagger.ingest.sources import records_for
+from trust_tagger.listfile.parse import parse_list
+from trust_tagger.nightly import steps as pipeline
 
 WINDOW = (dt.date(2026, 2, 1), dt.date(2026, 2, 7))  # holds two jailbreak papers
 

@@ -1,6 +1,6 @@
 """The promotion gate on hand-made metric dicts: every rule refuses on its own, and passes at the edge."""
 
-from trust_tagger.promotion import GatePolicy, gate
+from trust_tagger.retrain.promotion import GatePolicy, gate
 
 
 def metrics(ap=0.80, f1=0.60, ece=0.04, **cats) -> dict:

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from _tiny_model import copy_model
-from trust_tagger import registry
 from trust_tagger.config import load_settings
+from trust_tagger.model import registry as registry
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_promote_refuses_a_corrupted_model(model_root, settings):
     registry.register(root / "v1", settings)
     registry.register(root / "v2", settings)
     (root / "v2" / "calibration.json").write_text("{}")
-    from trust_tagger.model import ModelIntegrityError
+    from trust_tagger.model.artifacts import ModelIntegrityError
 
     with pytest.raises(ModelIntegrityError, match="calibration.json"):
         registry.promote("v2", settings)

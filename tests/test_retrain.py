@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from trust_tagger import registry, review
+from trust_tagger import review
 from trust_tagger.config import Settings
-from trust_tagger.dataset import CATEGORIES, load_pool, split_of
-from trust_tagger.records import paper_from_dict
-from trust_tagger.retrain import new_decisions, retrain, should_retrain
-from trust_tagger.store import Store
+from trust_tagger.ingest.records import paper_from_dict
+from trust_tagger.model import registry as registry
+from trust_tagger.retrain.dataset import load_pool, split_of
+from trust_tagger.retrain.loop import new_decisions, retrain, should_retrain
+from trust_tagger.store.store import Store
+from trust_tagger.taxonomy import CATEGORIES
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _tiny_model import tiny_base_model, tiny_config  # noqa: E402
@@ -93,7 +95,7 @@ def review_papers(store: Store, records: list[dict]) -> list[str]:
 
 def corrupted_labels(settings: Settings) -> str:
     """Half of the train/validation labels flipped (test labels untouched: the gate measures on them)."""
-    from trust_tagger.dataset import build_from_settings
+    from trust_tagger.retrain.dataset import build_from_settings
 
     rng = random.Random(1)
     lines = []
@@ -155,8 +157,8 @@ def test_candidate_on_corrupted_labels_is_refused_and_current_stays(history):
 
 
 def test_rollback_restores_the_previous_version_for_the_nightly_flow(history):
-    from trust_tagger.classifier_api import load_classifier
-    from trust_tagger.pipeline import classify_and_route
+    from trust_tagger.nightly.classifier import load_classifier
+    from trust_tagger.nightly.steps import classify_and_route
 
     settings, store = history["settings"], history["store"]
     assert registry.rollback(settings)["id"] == "v1"

@@ -5,11 +5,10 @@ import threading
 from types import SimpleNamespace
 
 import pytest
+
 from review_fixtures import AUTO, PAPERS, THRESHOLDS, add_paper, key, prediction
-
 from trust_tagger import review
-from trust_tagger.review import Conflict, QueueFilter, ReviewError, ReviewPaper
-
+from trust_tagger.review.queue import Conflict, QueueFilter, ReviewError, ReviewPaper
 
 
 # -- priority and ordering ----------------------------------------------------------------------------
@@ -284,9 +283,9 @@ def test_near_duplicates_same_id_other_form_and_similar_title(index):
 
 def test_corrections_reach_the_list_on_the_next_merge(seeded, index, list_copy, tmp_path):
     """An undo of an auto-accepted, already merged paper removes its line; a relabel moves it."""
-    from trust_tagger.awesome_list import parse_list
     from trust_tagger.config import Settings
-    from trust_tagger.pipeline import merge_accepted
+    from trust_tagger.listfile.parse import parse_list
+    from trust_tagger.nightly.steps import merge_accepted
 
     settings = Settings(root=tmp_path, list_dir=list_copy)
     k = key("2601.00010")

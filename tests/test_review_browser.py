@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from review_fixtures import key, seed
 
-from trust_tagger.awesome_list import parse_list
+from review_fixtures import key, seed
 from trust_tagger.config import Settings
-from trust_tagger.store import Store
+from trust_tagger.listfile.parse import parse_list
+from trust_tagger.store.store import Store
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def free_port() -> int:
 def server(tmp_path, list_copy):
     import uvicorn
 
-    from trust_tagger.review_web import create_app
+    from trust_tagger.review.web import create_app
 
     settings = Settings(root=tmp_path, list_dir=list_copy, db_url=f"sqlite:///{tmp_path / 'review.db'}",
                         review_token=TOKEN)
@@ -133,7 +133,7 @@ def test_review_in_a_real_browser(server, page):
     assert page.locator("#queue tbody tr").count() == 2
 
     # the next merge puts the accepted papers in their files and not the rejected one
-    from trust_tagger.pipeline import merge_accepted
+    from trust_tagger.nightly.steps import merge_accepted
 
     result = merge_accepted(store, settings)
     added = {(file, line) for file, line in result.added}

@@ -4,13 +4,13 @@ import io
 import json
 import sys
 
-from review_fixtures import PAPERS, add_paper, key
 from rich.console import Console
 from typer.testing import CliRunner
 
-from trust_tagger import review, review_tui
+from review_fixtures import PAPERS, add_paper, key
+from trust_tagger import review
 from trust_tagger.cli import app as cli_app
-
+from trust_tagger.review import tui as review_tui
 
 
 def scripted(*answers):

@@ -5,11 +5,11 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from review_fixtures import key, seed
 
+from review_fixtures import key, seed
 from trust_tagger import review
 from trust_tagger.config import Settings
-from trust_tagger.review_web import SESSION_COOKIE, SessionSigner, create_app, paper_url
+from trust_tagger.review.web import SESSION_COOKIE, SessionSigner, create_app, paper_url
 
 TOKEN = "s3cret-token"
 

@@ -2,9 +2,15 @@
 
 import numpy as np
 
-from trust_tagger.calibration import ece, fit_calibration, fit_platt, logit, sigmoid
-from trust_tagger.routing import (Thresholds, choose_label_thresholds, choose_relevance_thresholds, decide,
-                                  prior_weight, weighted_rates)
+from trust_tagger.model.calibration import ece, fit_calibration, fit_platt, logit, sigmoid
+from trust_tagger.routing import (
+    Thresholds,
+    choose_label_thresholds,
+    choose_relevance_thresholds,
+    decide,
+    prior_weight,
+    weighted_rates,
+)
 
 
 def _synthetic(n=3000, pi=0.31, seed=0):

@@ -3,8 +3,8 @@ import gzip
 import json
 
 from trust_tagger.config import load_settings
-from trust_tagger.records import MalformedRecord, paper_from_dict
-from trust_tagger.sources import records_for, snapshot_records
+from trust_tagger.ingest.records import MalformedRecord, paper_from_dict
+from trust_tagger.ingest.sources import records_for, snapshot_records
 
 
 def test_bundled_snapshot_replays_a_window():

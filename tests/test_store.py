@@ -1,5 +1,5 @@
-from trust_tagger.records import Paper
-from trust_tagger.store import Store
+from trust_tagger.ingest.records import Paper
+from trust_tagger.store.store import Store
 
 
 def paper(version=1, title="A Paper", arxiv_id="2601.00001"):

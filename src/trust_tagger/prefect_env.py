@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from trust_tagger.config import project_root
-from trust_tagger.encoder import set_offline_defaults
+from trust_tagger.model.encoder import set_offline_defaults
 
 OFFLINE_DEFAULTS = {
     "DO_NOT_TRACK": "1",

@@ -10,8 +10,10 @@ An accepted paper must also name at least one subcategory to be filed under, els
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -148,3 +150,37 @@ def decide(pred: Mapping, thresholds: Thresholds | None = None) -> str:
     if p >= th.accept and filed_subcategories(pred, th):
         return ACCEPT
     return REVIEW
+
+
+# -- priority -------------------------------------------------------------------------------------
+def threshold_pair(thresholds: Any) -> tuple[float, float]:
+    """(reject, accept) thresholds from a pair, a mapping or an object (Settings, a model's thresholds)."""
+    if isinstance(thresholds, Mapping):
+        lo = thresholds.get("reject", thresholds.get("reject_threshold"))
+        hi = thresholds.get("accept", thresholds.get("accept_threshold"))
+    elif isinstance(thresholds, (tuple, list)):
+        lo, hi = thresholds
+    else:
+        lo = getattr(thresholds, "reject", getattr(thresholds, "reject_threshold", None))
+        hi = getattr(thresholds, "accept", getattr(thresholds, "accept_threshold", None))
+    if lo is None or hi is None:
+        raise TypeError(f"cannot read reject/accept thresholds from {thresholds!r}")
+    lo, hi = float(lo), float(hi)
+    return (lo, hi) if lo <= hi else (hi, lo)
+
+
+def review_priority(prediction: Mapping[str, Any], thresholds: Any) -> float:
+    """Queue priority in [0, 1]: closeness to a routing threshold, weighted by predicted relevance.
+
+    Near a threshold the automatic decision almost went the other way, so that is where a human label
+    changes an outcome and teaches the next model most. Weighting by relevance spends a maintainer's few
+    minutes on papers likely to end up on the list first: a borderline-accept paper comes before a
+    coin-flip, which comes before a borderline-reject (the random share in :func:`order_queue` keeps
+    the low end from starving). ``thresholds``: (reject, accept), a mapping with ``reject``/``accept``
+    keys, or an object with those (or ``*_threshold``) attributes.
+    """
+    lo, hi = threshold_pair(thresholds)
+    p = min(max(float(prediction.get("relevance", 0.0)), 0.0), 1.0)
+    distance = min(abs(p - lo), abs(p - hi))
+    scale = max(hi - lo, 1e-6) / 2  # a mid-band paper keeps e^-1 of a borderline one's closeness
+    return round(math.exp(-distance / scale) * p, 6)

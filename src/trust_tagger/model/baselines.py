@@ -1,0 +1,143 @@
+"""Cheap reference classifiers with the same ``fit`` / ``predict_proba`` interface as the tagger.
+
+They exist for two reasons: the benchmark must show the fine-tuned model beats them, and the
+tf-idf and frozen-embedding models are also ensemble members of the tagger itself (they are
+robust on papers unlike the training set, where fine-tuning alone was measured to overfit).
+
+``predict_proba(examples)`` returns a :class:`Scores` (relevance P(rel>=1), relevance class, and
+per-category / per-subcategory probabilities *given* the paper is relevant).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from trust_tagger.model.contracts import Scores
+from trust_tagger.model.encoder import AUDIO_TERMS, record_text
+from trust_tagger.model.heads import FeatureLR
+from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
+
+
+class TfidfLR:
+    """arxiv-sanity style: tf-idf of word 1-2 grams, logistic regression per head. Trains in ~1 s."""
+
+    name = "tfidf_lr"
+
+    def __init__(self, C: float = 4.0, label_C: float = 16.0, max_features: int = 50000):
+        self.C = C
+        self.label_C = label_C
+        self.max_features = max_features
+
+    def fit(self, examples, y=None) -> "TfidfLR":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        texts = [record_text(e) for e in examples]
+        self.vec_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=self.max_features,
+                                    strip_accents="unicode")
+        X = self.vec_.fit_transform(texts)
+        self.lr_ = FeatureLR(self.C, label_C=self.label_C).fit_features(X, examples)
+        return self
+
+    def predict_proba(self, records) -> Scores:
+        return self.lr_.scores_from_features(self.vec_.transform([record_text(r) for r in records]))
+
+
+class FrozenEmbeddingLR:
+    """Mean-pooled MiniLM embeddings (not fine-tuned) + logistic regression per head.
+
+    Measured to generalise better to later papers than a plain fine-tune, hence also an ensemble member.
+    """
+
+    name = "frozen_emb_lr"
+
+    def __init__(self, base_model: str | None = None, C: float = 1.0, label_C: float = 16.0, max_length: int = 256,
+                 batch_size: int = 32):
+        self.base_model = base_model
+        self.C = C
+        self.label_C = label_C
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self._enc = None
+
+    def _encoder(self):
+        if self._enc is None:
+            from trust_tagger.model.encoder import load_encoder, pick_device
+
+            dev = pick_device()
+            tok, model = load_encoder(self.base_model)
+            self._enc = (tok, model.to(dev).eval())
+        return self._enc
+
+    def embed(self, records, progress=None) -> np.ndarray:
+        from trust_tagger.model.encoder import embed_texts
+
+        tok, model = self._encoder()
+        return embed_texts(tok, model, [record_text(r) for r in records], self.max_length, self.batch_size,
+                           progress=progress)
+
+    def fit(self, examples, y=None, features: np.ndarray | None = None) -> "FrozenEmbeddingLR":
+        X = features if features is not None else self.embed(examples)
+        self.lr_ = FeatureLR(self.C, label_C=self.label_C).fit_features(X, examples)
+        return self
+
+    def predict_proba(self, records, features: np.ndarray | None = None) -> Scores:
+        X = features if features is not None else self.embed(records)
+        return self.lr_.scores_from_features(X)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_enc"] = None  # the encoder is re-loaded from the base model, never pickled
+        return state
+
+
+# Keyword rules: what a maintainer would grep for. Patterns per category; relevance needs an audio word.
+_AUDIO = AUDIO_TERMS.pattern
+_RULES: dict[str, str] = {
+    "safety": r"jailbreak|deepfake|deep-fake|spoof|anti-spoofing|harmful|red[- ]team|guardrail|refusal|safety|"
+              r"misuse|voice clon|fake audio|synthetic speech detection",
+    "security": r"adversarial (example|attack|perturbation)|backdoor|poison|evasion attack|trojan|"
+                r"attack(s)? (on|against)|prompt injection",
+    "privacy": r"privacy|anonymi[sz]|membership inference|differential(ly)? privat|federated|watermark|"
+               r"copyright|de-identif|leakage",
+    "fairness": r"fairness|\bbias(es|ed)?\b|demographic|gender gap|accent gap|equitab|debias",
+    "hallucination": r"hallucinat|faithful|uncertainty|calibrat|overconfiden",
+    "robustness": r"robustness|distribution shift|domain shift|out-of-distribution|perturbation|corrupt",
+    "interpretability": r"interpretab|explainab|probing|attribution|mechanistic|saliency|explanation",
+}
+_SUB_RULES: dict[str, str] = {
+    "safety/jailbreak": r"jailbreak", "safety/deepfake": r"deepfake|deep-fake|spoof|fake audio|synthetic speech detection",
+    "safety/alignment": r"alignment|refusal", "safety/prompt_injection": r"prompt injection",
+    "safety/defense": r"guardrail|defen[cs]e", "security/adversarial_examples": r"adversarial",
+    "security/poison_and_backdoor": r"backdoor|poison|trojan", "privacy/watermark_and_copyright": r"watermark|copyright",
+}
+
+
+class KeywordRules:
+    """Hand-written regexes: the floor any learned model must clear. ``fit`` learns nothing."""
+
+    name = "keyword_rules"
+
+    def fit(self, examples=None, y=None) -> "KeywordRules":
+        return self
+
+    def predict_proba(self, records) -> Scores:
+        n = len(records)
+        cats = np.zeros((n, len(CATEGORIES)))
+        subs = np.zeros((n, len(SUBCATEGORIES)))
+        rel = np.zeros(n)
+        for i, r in enumerate(records):
+            text = record_text(r).lower()
+            audio = AUDIO_TERMS.search(text) is not None
+            hits = [bool(re.search(_RULES[c], text)) for c in CATEGORIES]
+            cats[i] = [0.9 if h else 0.05 for h in hits]
+            for j, s in enumerate(SUBCATEGORIES):
+                pat = _SUB_RULES.get(s)
+                if pat is None:
+                    pat = _RULES[s.split("/")[0]]
+                subs[i, j] = 0.9 if re.search(pat, text) else 0.05
+            k = sum(hits)
+            rel[i] = (0.15 + 0.25 * min(k, 3)) * (1.0 if audio else 0.3)
+        cls = np.column_stack([1 - rel, rel * 0.75, rel * 0.25])
+        return Scores(rel, cls, cats, subs)

@@ -1,0 +1,409 @@
+"""The paper classifier: a fine-tuned sentence encoder with four heads, blended with linear models.
+
+Heads on one mean-pooled, L2-normalised MiniLM embedding: relevance P(rel>=1), relevance class
+0/1/2, the 7 categories and the subcategories (categories/subcategories are *conditional* on the
+paper being relevant: they are trained on relevant papers only, so they answer "where would this go").
+
+Why this shape (measured, see benchmarks/RESULTS.md):
+* A plain full fine-tune overfits the annotation set and lost to frozen embeddings + logistic
+  regression on papers added to the list later. So training is LP-FT: the heads start from the
+  logistic regressions fitted on frozen embeddings (linear probe), then the whole network is tuned
+  with a small learning rate and early stopping on validation; fine-tuning then moves features less.
+* The fine-tuned net is blended (weighted logit sum, weights picked on validation) with a tf-idf LR
+  and optionally the frozen-embedding LR, which are robust on papers unlike the training set.
+* Blended logits are calibrated on validation (``calibration``), and routing thresholds are chosen
+  there at the feed prior (``routing``). Everything needed to predict is saved in one folder with a
+  sha256 manifest that is checked on load.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from trust_tagger.files import atomic_write_bytes, atomic_write_json
+from trust_tagger.model.artifacts import TAGGER_JSON, WEIGHTS, verify_manifest, write_manifest
+from trust_tagger.model.baselines import FrozenEmbeddingLR, TfidfLR
+from trust_tagger.model.calibration import Calibration, fit_calibration, logit
+from trust_tagger.model.config import TrainConfig
+from trust_tagger.model.contracts import RawScores, Scores
+from trust_tagger.model.encoder import collate, length_sorted_batches, mentions_audio, record_text, tokenize
+from trust_tagger.model.finetune import _mean_ap, _null, _rel_ap, _seed_all, _stage, _train_batches
+from trust_tagger.model.heads import FeatureLR, label_matrix
+from trust_tagger.model.network import N_CAT, N_SUB, SL_CAT, SL_CLS, SL_REL, SL_SUB, _torch, build_net
+from trust_tagger.routing import Thresholds, choose_label_thresholds, choose_relevance_thresholds
+from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
+
+
+class TrustTagger:
+    """sklearn-like: ``fit(train, validation)``, ``predict_proba(records) -> Scores``, ``save``/``load``.
+
+    Records are dicts (or objects) with ``title`` and ``abstract``.
+    """
+
+    def __init__(self, config: TrainConfig | None = None):
+        self.config = config or TrainConfig()
+        self.net = None
+        self.tokenizer = None
+        self.members: dict[str, object] = {}
+        self.blend: dict[str, dict[str, float]] = {"relevance": {"net": 1.0}, "categories": {"net": 1.0}}
+        self.calibration = Calibration()
+        self.thresholds = Thresholds()
+        self.history: list[dict] = []
+        self.info: dict = {}
+        self.device = None
+
+    # ---------------------------------------------------------------- network passes
+    def _net_logits(self, records, progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(logits (n, heads), embeddings (n, hidden)) in input order, length-sorted batches."""
+        torch = _torch()
+        ids = tokenize(self.tokenizer, [record_text(r) for r in records], self.config.max_length)
+        out = np.zeros((len(ids), SL_SUB.stop), dtype=np.float32)
+        emb = np.zeros((len(ids), self.net.head.in_features), dtype=np.float32)
+        self.net.eval()
+        autocast = torch.autocast("cuda", dtype=torch.float16) if self.device.type == "cuda" else _null()
+        with torch.inference_mode(), autocast:
+            for batch in length_sorted_batches([len(x) for x in ids], self.config.eval_batch_size):
+                input_ids, mask = collate([ids[i] for i in batch], self.tokenizer.pad_token_id or 0)
+                input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+                e = self.net.embed(input_ids, mask)
+                out[batch] = self.net.head(e).float().cpu().numpy()
+                emb[batch] = e.float().cpu().numpy()
+                if progress:
+                    progress(len(batch))
+        return out, emb
+
+    # ---------------------------------------------------------------- training
+    def fit(self, train, validation, progress: Callable[[str, int, int], None] | None = None,
+            log: Callable[[str], None] = lambda s: None) -> "TrustTagger":
+        """Fine-tune on ``train``, early-stop / blend / calibrate / threshold on ``validation``."""
+        from trust_tagger.model.encoder import load_encoder, pick_device
+
+        torch = _torch()
+        cfg = self.config
+        t0 = time.time()
+        _seed_all(cfg.seed)
+        self.device = pick_device()
+        self.tokenizer, encoder = load_encoder(cfg.base_model)
+        self.net = build_net(encoder, cfg.dropout).to(self.device)
+
+        rel, cls, exact, cats, subs = label_matrix(train)
+        ids = tokenize(self.tokenizer, [record_text(e) for e in train], cfg.max_length)
+
+        frozen_train = None
+        if cfg.lp_init or "frozen" in cfg.members:
+            _, frozen_train = self._net_logits(train, progress=_stage(progress, "embed", len(train)))
+        if cfg.lp_init:
+            self._init_heads_from_probe(frozen_train, train)
+            log(f"linear-probe heads fitted ({time.time() - t0:.0f}s)")
+
+        # Loss weights: relevance and categories matter most; class and subcategories help filing.
+        rel_t = torch.tensor(rel, device=self.device)
+        cls_t = torch.tensor(cls, device=self.device)
+        exact_t = torch.tensor(exact, device=self.device)
+        cats_t = torch.tensor(cats, device=self.device)
+        subs_t = torch.tensor(subs, device=self.device)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        # Class-balanced losses (as the balanced probe the heads start from); calibration undoes the shift.
+        pos = rel > 0
+        rel_pw = torch.tensor(float((1 - rel).sum() / max(1.0, rel.sum())), device=self.device)
+        cat_pw = torch.tensor(np.clip((pos.sum() - cats[pos].sum(0)) / np.maximum(1, cats[pos].sum(0)), 1, 20),
+                              dtype=torch.float32, device=self.device)
+        sub_pw = torch.tensor(np.clip((pos.sum() - subs[pos].sum(0)) / np.maximum(1, subs[pos].sum(0)), 1, 20),
+                              dtype=torch.float32, device=self.device)
+
+        head_params = list(self.net.head.parameters())
+        enc_decay = [p for n, p in self.net.encoder.named_parameters() if p.ndim > 1]
+        enc_nodecay = [p for n, p in self.net.encoder.named_parameters() if p.ndim <= 1]
+        opt = torch.optim.AdamW([
+            {"params": enc_decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+            {"params": enc_nodecay, "lr": cfg.lr, "weight_decay": 0.0},
+            {"params": head_params, "lr": cfg.head_lr, "weight_decay": cfg.weight_decay},
+        ])
+        rng = random.Random(cfg.seed)
+        steps_per_epoch = math.ceil(len(ids) / cfg.batch_size)
+        total = max(1, steps_per_epoch * cfg.epochs)
+        warm = max(1, int(total * cfg.warmup_ratio))
+        sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then linear decay to 0
+            opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+        use_amp = self.device.type == "cuda"
+        scaler = torch.amp.GradScaler("cuda") if use_amp else None
+        val_y = label_matrix(validation)
+        best_score, best_state, bad = -1.0, None, 0
+        lengths = [len(x) for x in ids]
+        step = 0
+        stopped_for_time = False
+        for epoch in range(cfg.epochs):
+            self.net.train()
+            losses = []
+            batches = _train_batches(lengths, cfg.batch_size, rng)
+            for bi, batch in enumerate(batches):
+                input_ids, mask = collate([ids[i] for i in batch], self.tokenizer.pad_token_id or 0)
+                input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+                b = torch.tensor(batch, device=self.device)
+                with (torch.autocast("cuda", dtype=torch.float16) if use_amp else _null()):
+                    z = self.net(input_ids, mask).float()
+                loss = bce(z[:, 0], rel_t[b], pos_weight=rel_pw)
+                ex = exact_t[b]
+                if ex.any():
+                    loss = loss + 0.5 * torch.nn.functional.cross_entropy(z[ex][:, SL_CLS], cls_t[b][ex])
+                pos = rel_t[b] > 0
+                if pos.any():
+                    loss = (loss + bce(z[pos][:, SL_CAT], cats_t[b][pos], pos_weight=cat_pw)
+                            + 0.5 * bce(z[pos][:, SL_SUB], subs_t[b][pos], pos_weight=sub_pw))
+                opt.zero_grad(set_to_none=True)
+                if scaler:
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+                    scaler.step(opt)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+                    opt.step()
+                sched.step()
+                step += 1
+                losses.append(float(loss.detach()))
+                if progress:
+                    progress(f"epoch {epoch + 1}/{cfg.epochs}", bi + 1, len(batches))
+                if cfg.max_train_seconds and time.time() - t0 > cfg.max_train_seconds:
+                    stopped_for_time = True
+                    break
+            vz, _ = self._net_logits(validation)
+            score = self._val_score(vz, val_y)
+            self.history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_score": score,
+                                 "seconds": round(time.time() - t0, 1)})
+            log(f"epoch {epoch + 1}: loss {np.mean(losses):.4f} val {score:.4f} ({time.time() - t0:.0f}s)")
+            if score > best_score + 1e-4:
+                best_score, bad = score, 0
+                best_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+            else:
+                bad += 1
+            if bad > cfg.patience or stopped_for_time:
+                break
+        if best_state is not None:
+            self.net.load_state_dict(best_state)
+        self.info["fine_tune_seconds"] = round(time.time() - t0, 1)
+        self.info["best_epoch"] = max(self.history, key=lambda h: h["val_score"])["epoch"] if self.history else 0
+        self.info["stopped_for_time"] = stopped_for_time
+
+        # Ensemble members, blend weights, calibration, thresholds: all on validation.
+        self._fit_members(train, frozen_train)
+        parts = self._member_logits(validation)
+        if cfg.blend_weights:
+            w = {n: float(v) for n, v in cfg.blend_weights.items() if n in parts}
+            self.blend = {"relevance": w, "categories": dict(w)}
+        else:
+            self._choose_blend(parts, val_y)
+        raw = self._blend(parts)
+        self._calibrate(raw, validation)
+        self.info["train_seconds"] = round(time.time() - t0, 1)
+        return self
+
+    def _val_score(self, z: np.ndarray, y) -> float:
+        """Early-stopping score: relevance AP + mean category AP (relevant papers), equally weighted."""
+        rel, _, _, cats, _ = y
+        pos = rel > 0
+        s = _rel_ap(z[:, 0], rel)
+        c = _mean_ap(z[pos][:, SL_CAT], cats[pos]) if pos.any() else float("nan")
+        return float(np.nanmean([s, c]))
+
+    def _init_heads_from_probe(self, X: np.ndarray, train) -> None:
+        """Copy logistic-regression weights fitted on frozen embeddings into the output layer."""
+        torch = _torch()
+        probe = FeatureLR(C=self.config.probe_C, label_C=self.config.probe_label_C).fit_features(X, train)
+        W = np.zeros((SL_SUB.stop, X.shape[1]), dtype=np.float32)
+        b = np.zeros(SL_SUB.stop, dtype=np.float32)
+
+        def put(row, m):
+            if hasattr(m, "coef_"):
+                W[row] = m.coef_[0]
+                b[row] = m.intercept_[0]
+            else:  # constant label: bias only
+                b[row] = float(logit(np.array([getattr(m, "p", 0.5)]))[0])
+
+        put(0, probe.rel_)
+        if probe.cls_ is not None and hasattr(probe.cls_, "coef_") and len(probe.cls_.classes_) == 3:
+            W[SL_CLS] = probe.cls_.coef_
+            b[SL_CLS] = probe.cls_.intercept_
+        for j, m in enumerate(probe.cats_):
+            put(SL_CAT.start + j, m)
+        for j, m in enumerate(probe.subs_):
+            put(SL_SUB.start + j, m)
+        with torch.no_grad():
+            self.net.head.weight.copy_(torch.tensor(W))
+            self.net.head.bias.copy_(torch.tensor(b))
+
+    # ---------------------------------------------------------------- ensemble
+    def _fit_members(self, train, frozen_train) -> None:
+        self.members = {}
+        if "tfidf" in self.config.members:
+            self.members["tfidf"] = TfidfLR().fit(train)
+        if "frozen" in self.config.members:
+            m = FrozenEmbeddingLR(self.config.base_model, max_length=self.config.max_length,
+                                  label_C=self.config.probe_label_C)
+            self.members["frozen"] = m.fit(train, features=frozen_train)
+
+    def _member_logits(self, records, progress=None) -> dict[str, dict[str, np.ndarray]]:
+        z, _ = self._net_logits(records, progress)
+        parts = {"net": {"relevance": z[:, 0], "relevance_class": z[:, SL_CLS], "categories": z[:, SL_CAT],
+                         "subcategories": z[:, SL_SUB]}}
+        if self.config.audio_gate:
+            parts["audio_gate"] = {"relevance": np.array([0.0 if mentions_audio(r) else -self.config.audio_gate
+                                                          for r in records])}
+        for name, m in self.members.items():
+            s: Scores = m.predict_proba(records)
+            parts[name] = {"relevance": logit(s.relevance), "categories": logit(s.categories),
+                           "subcategories": logit(s.subcategories)}
+        return parts
+
+    def _choose_blend(self, parts, val_y) -> None:
+        """Grid over simplex weights; relevance by validation AP, categories by mean AP on relevant papers."""
+        rel, _, _, cats, _ = val_y
+        pos = rel > 0
+        names = [n for n in parts if n != "audio_gate"]
+        grid = _simplex(len(names), self.config.blend_step)
+        best_r, best_c = (-1.0, None), (-1.0, None)
+        for w in grid:
+            zr = sum(wi * parts[n]["relevance"] for wi, n in zip(w, names))
+            zc = sum(wi * parts[n]["categories"] for wi, n in zip(w, names))
+            r = _rel_ap(zr, rel)
+            c = _mean_ap(zc[pos], cats[pos]) if pos.any() else 0.0
+            # Ties go to the weight vector with more on the net (first in grid order).
+            if r > best_r[0] + 1e-9:
+                best_r = (r, w)
+            if c > best_c[0] + 1e-9:
+                best_c = (c, w)
+        self.blend = {
+            "relevance": {n: float(wi) for n, wi in zip(names, best_r[1])},
+            "categories": {n: float(wi) for n, wi in zip(names, best_c[1])},
+        }
+        self.info["blend_validation"] = {"relevance_ap": best_r[0], "category_mean_ap": best_c[0]}
+
+    def _blend(self, parts) -> RawScores:
+        wr, wc = self.blend["relevance"], self.blend["categories"]
+        gate = parts["audio_gate"]["relevance"] if "audio_gate" in parts else 0.0
+        return RawScores(
+            relevance=sum(w * parts[n]["relevance"] for n, w in wr.items() if n in parts) + gate,
+            relevance_class=parts["net"]["relevance_class"],
+            categories=sum(w * parts[n]["categories"] for n, w in wc.items() if n in parts),
+            subcategories=sum(w * parts[n]["subcategories"] for n, w in wc.items() if n in parts),
+        )
+
+    def _calibrate(self, raw: RawScores, validation) -> None:
+        rel, cls, exact, cats, subs = label_matrix(validation)
+        pos = rel > 0
+        ex = exact & pos
+        cls_z = raw.relevance_class[ex][:, 1:]
+        self.calibration = fit_calibration(raw.relevance, rel, raw.categories[pos], cats[pos],
+                                           raw.subcategories[pos], subs[pos], cls_z, cls[ex] - 1)
+        s = self._scores_from_raw(raw)
+        cfg = self.config
+        acc, rej, info = choose_relevance_thresholds(s.relevance, rel, cfg.precision_target, cfg.npv_target,
+                                                     cfg.feed_prior)
+        self.thresholds = Thresholds(
+            accept=acc, reject=rej,
+            categories=choose_label_thresholds(s.categories[pos], cats[pos], CATEGORIES),
+            subcategories=choose_label_thresholds(s.subcategories[pos], subs[pos], SUBCATEGORIES),
+            precision_target=cfg.precision_target, npv_target=cfg.npv_target, feed_prior=cfg.feed_prior,
+            validation=info)
+
+    def _scores_from_raw(self, raw: RawScores) -> Scores:
+        cal = self.calibration
+        p = cal.relevance(raw.relevance)
+        # Class 0/1/2 consistent with P(rel>=1): P(1), P(2) split p by the class head's 1-vs-2 odds.
+        q = cal.relevance_class(raw.relevance_class[:, 1:])
+        cls = np.column_stack([1 - p, p * q[:, 0], p * q[:, 1]])
+        return Scores(p, cls, cal.categories(raw.categories), cal.subcategories(raw.subcategories))
+
+    # ---------------------------------------------------------------- prediction
+    def raw_scores(self, records, progress=None) -> RawScores:
+        return self._blend(self._member_logits(records, progress))
+
+    def predict_proba(self, records, progress: Callable[[int], None] | None = None) -> Scores:
+        """Calibrated probabilities for records (dicts or Examples with title and abstract)."""
+        if not records:
+            return Scores(np.zeros(0), np.zeros((0, 3)), np.zeros((0, N_CAT)), np.zeros((0, N_SUB)))
+        return self._scores_from_raw(self.raw_scores(records, progress))
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, out_dir: Path | str, extra: dict | None = None) -> Path:
+        """Write weights (safetensors), tokenizer, label map, calibration, thresholds, members, manifest."""
+        from safetensors.torch import save_file
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
+        save_file(state, str(out / WEIGHTS))
+        self.net.encoder.config.save_pretrained(str(out / "encoder"))
+        self.tokenizer.save_pretrained(str(out / "tokenizer"))
+        atomic_write_json(out / "label_map.json", {"categories": list(CATEGORIES), "subcategories": list(SUBCATEGORIES),
+                                                   "relevance_classes": [0, 1, 2],
+                                                   "head_layout": {"relevance": [SL_REL.start, SL_REL.stop],
+                                                                   "relevance_class": [SL_CLS.start, SL_CLS.stop],
+                                                                   "categories": [SL_CAT.start, SL_CAT.stop],
+                                                                   "subcategories": [SL_SUB.start, SL_SUB.stop]}})
+        atomic_write_json(out / "calibration.json", self.calibration.to_dict())
+        atomic_write_json(out / "thresholds.json", self.thresholds.to_dict())
+        for name, m in self.members.items():
+            atomic_write_bytes(out / f"member_{name}.pkl", pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL))
+        meta = {"config": asdict(self.config), "blend": self.blend, "history": self.history, "info": self.info,
+                "members": sorted(self.members)}
+        meta.update(extra or {})
+        atomic_write_json(out / TAGGER_JSON, meta)
+        write_manifest(out)
+        return out
+
+    @classmethod
+    def load(cls, model_dir: Path | str, device: str | None = None) -> "TrustTagger":
+        """Load a saved model after checking every file against manifest.json."""
+        from safetensors.torch import load_file
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        from trust_tagger.model.encoder import pick_device, set_offline_defaults
+
+        set_offline_defaults()
+        d = Path(model_dir)
+        verify_manifest(d)
+        meta = json.loads((d / TAGGER_JSON).read_text())
+        self = cls(TrainConfig.from_dict(meta["config"]))
+        self.blend = meta["blend"]
+        self.history = meta.get("history", [])
+        self.info = meta.get("info", {})
+        self.meta = meta
+        self.device = pick_device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(d / "tokenizer"))
+        enc_cfg = AutoConfig.from_pretrained(str(d / "encoder"))
+        self.net = build_net(AutoModel.from_config(enc_cfg), self.config.dropout)
+        self.net.load_state_dict(load_file(str(d / WEIGHTS)))
+        self.net.to(self.device).eval()
+        self.calibration = Calibration.from_dict(json.loads((d / "calibration.json").read_text()))
+        self.thresholds = Thresholds.from_dict(json.loads((d / "thresholds.json").read_text()))
+        # Members are pickles written by save(); the manifest check above refuses any altered file.
+        self.members = {name: pickle.loads((d / f"member_{name}.pkl").read_bytes()) for name in meta.get("members", [])}
+        return self
+
+
+def _simplex(k: int, step: float) -> list[tuple[float, ...]]:
+    """All weight vectors with k entries, multiples of step, summing to 1; net-heavy ones first."""
+    n = int(round(1 / step))
+    out = []
+
+    def rec(prefix, left, slots):
+        if slots == 1:
+            out.append(tuple(prefix + [left]))
+            return
+        for i in range(left, -1, -1):
+            rec(prefix + [i], left - i, slots - 1)
+
+    rec([], n, k)
+    return [tuple(x * step for x in w) for w in out]

@@ -1,0 +1,231 @@
+"""Weekly retraining on what maintainers corrected, behind a gate that keeps the better model.
+
+gather labels (review decisions exported next to the list and annotations) → build the dataset (the
+split is a hash of the paper key, so the frozen test split never moves) → score the current model on
+the frozen test papers → train and register a candidate (never current by itself; scored on the same
+papers) → ``gate`` → promote or keep → record why in the registry entry and in ``reports/retrain-<ts>/``.
+
+Each step is a plain function; :func:`retrain` threads them through ``run_step`` so the Prefect flow
+(``flows/retrain.py``) can run every step as a task without a second copy of the composition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from trust_tagger.config import Settings
+from trust_tagger.files import atomic_write_json, atomic_write_text
+from trust_tagger.retrain.dataset import Dataset, Example
+from trust_tagger.retrain.promotion import ECE, MACRO_F1, RELEVANCE_AP, GateDecision, GatePolicy, gate
+from trust_tagger.store.schema import DecisionRow
+from trust_tagger.store.store import Store
+
+LAST_DECISION_MARK = "retrain:last_decision_id"  # meta: the newest audit-log row the last retrain saw
+DECISIONS_FILE = "decisions.jsonl"
+StepRunner = Callable[..., Any]
+
+
+def _call(fn: Callable, *args, **kwargs):
+    return fn(*args, **kwargs)
+
+
+@dataclass
+class RetrainResult:
+    """What one retrain did. ``skipped`` says why no candidate was trained (labels unchanged)."""
+
+    promoted: bool
+    previous: str | None
+    current: str | None
+    candidate: str | None = None
+    decision: GateDecision | None = None
+    candidate_metrics: dict = field(default_factory=dict)
+    current_metrics: dict | None = None
+    data: dict = field(default_factory=dict)
+    skipped: str | None = None
+    report_dir: str = ""
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        if self.skipped:
+            return "skipped"
+        return "promoted" if self.promoted else "kept"
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["verdict"] = self.verdict
+        return out
+
+
+# -- when to retrain ------------------------------------------------------------------------------
+def new_decisions(store: Store) -> tuple[int, int]:
+    """(label-carrying decisions since the last retrain, newest decision id)."""
+    from trust_tagger.review.decisions import LABEL_ACTIONS
+
+    last = int(store.get_meta(LAST_DECISION_MARK, "0"))
+    with store.session() as s:
+        newest = s.scalar(select(func.max(DecisionRow.id))) or 0
+        count = s.scalar(select(func.count(DecisionRow.id)).where(
+            DecisionRow.id > last, DecisionRow.action.in_(LABEL_ACTIONS))) or 0
+    return int(count), int(newest)
+
+
+def should_retrain(store: Store, settings: Settings) -> bool:
+    """True once ``settings.retrain_min_decisions`` new maintainer labels arrived since the last retrain."""
+    return new_decisions(store)[0] >= settings.retrain_min_decisions
+
+
+# -- steps ----------------------------------------------------------------------------------------
+def gather_labels(store: Store, settings: Settings) -> int:
+    """Write every review decision so far to ``<labeled_dir>/decisions.jsonl``; returns how many."""
+    from trust_tagger.review.export import export_decisions
+
+    return export_decisions(store, settings.path(settings.labeled_dir) / DECISIONS_FILE)
+
+
+def build(settings: Settings) -> Dataset:
+    from trust_tagger.retrain.dataset import build_from_settings
+
+    return build_from_settings(settings)
+
+
+def unchanged_since(settings: Settings, ds: Dataset) -> str | None:
+    """The current version when it was trained on exactly this data (nothing to learn), else None."""
+    from trust_tagger.model import registry as registry
+
+    version = registry.current(settings)
+    if version and registry.show(version, settings).get("training_data_hash") == ds.data_hash:
+        return version
+    return None
+
+
+def train_candidate(settings: Settings, *, base_model: str | None = None, epochs: int | None = None,
+                    config_overrides: dict | None = None, log: Callable[[str], None] = print):
+    """Train and register a candidate that is not current: only the gate may promote it."""
+    from trust_tagger.retrain.train import train_version
+
+    return train_version(settings, base_model=base_model, epochs=epochs, config_overrides=config_overrides,
+                         register_model=True, make_current=False, log=log)
+
+
+def evaluate_current(settings: Settings, test: list[Example]) -> tuple[str, dict] | None:
+    """(version, test metrics) of the current model on today's frozen test labels; None without one."""
+    from trust_tagger.model import registry as registry
+    from trust_tagger.retrain.evaluate import compute_metrics
+
+    if registry.current(settings) is None:
+        return None
+    model = registry.load_current(settings)
+    return str(model.version), compute_metrics(model.predict_proba(test), test, model.thresholds)
+
+
+def decide(settings: Settings, candidate: str, candidate_metrics: dict, current_metrics: dict | None,
+           policy: GatePolicy | None = None) -> GateDecision:
+    """Apply the gate, promote on success, and store the decision in the candidate's registry entry."""
+    from trust_tagger.model import registry as registry
+
+    decision = gate(candidate_metrics, current_metrics, policy)
+    if decision.promote:
+        registry.promote(candidate, settings)
+    record_decision(settings, candidate, decision)
+    return decision
+
+
+def record_decision(settings: Settings, version: str, decision: GateDecision) -> None:
+    """``gate`` field of the registry entry: promoted or not, why, and when."""
+    from trust_tagger.model import registry as registry
+
+    registry.annotate(version, settings, gate={
+        "promote": decision.promote, "reasons": decision.reasons,
+        "decided": registry.now_iso()})
+
+
+# -- the whole retrain ----------------------------------------------------------------------------
+def retrain(settings: Settings, store: Store | None = None, *, base_model: str | None = None,
+            epochs: int | None = None, force: bool = False, policy: GatePolicy | None = None,
+            config_overrides: dict | None = None, run_step: StepRunner = _call,
+            log: Callable[[str], None] = print) -> RetrainResult:
+    """One retrain, start to report. ``force`` trains even when the labels did not change since the
+    current model was trained (otherwise that case is skipped: the candidate could only be a copy)."""
+    from trust_tagger.model import registry as registry
+
+    t0 = time.perf_counter()
+    store = store or Store(settings.resolved_db_url)
+    _, newest = new_decisions(store)
+    exported = run_step(gather_labels, store, settings)
+    ds = run_step(build, settings)
+    previous = registry.current(settings)
+    data = {"hash": ds.data_hash, "counts": ds.counts(), "decisions_exported": exported,
+            "decisions_in_training_set": ds.sources.get("decision", 0)}
+    log(f"labels: {len(ds.examples)} papers ({ds.sources}), {exported} review decisions exported; "
+        f"hash {ds.data_hash[:12]}")
+    same = None if force else unchanged_since(settings, ds)
+    if same is not None:
+        result = RetrainResult(False, previous, previous, data=data,
+                               skipped=f"labels unchanged since {same} was trained (use --force to retrain anyway)")
+    else:
+        test = ds.split("test")
+        # The current model first: a broken one fails in seconds, not after minutes of training.
+        cur = run_step(evaluate_current, settings, test)
+        trained = run_step(train_candidate, settings, base_model=base_model, epochs=epochs,
+                           config_overrides=config_overrides, log=log)
+        cand_metrics = trained.metrics.get("test", {})
+        if cand_metrics.get("n") != len(test):
+            raise RuntimeError(f"candidate {trained.version} was scored on {cand_metrics.get('n')} test papers, "
+                               f"the frozen split has {len(test)}: the labels changed during the retrain")
+        decision = run_step(decide, settings, trained.version, cand_metrics, cur[1] if cur else None, policy)
+        result = RetrainResult(decision.promote, previous, registry.current(settings), trained.version, decision,
+                               cand_metrics, cur[1] if cur else None, data)
+    store.set_meta(LAST_DECISION_MARK, str(newest))
+    result.seconds = round(time.perf_counter() - t0, 1)
+    result.report_dir = str(run_step(write_report, settings, result))
+    return result
+
+
+# -- report ---------------------------------------------------------------------------------------
+def write_report(settings: Settings, result: RetrainResult) -> Path:
+    """``reports/retrain-<ts>/report.json`` (the machine record) and ``report.md``."""
+    out = settings.path(settings.reports_dir) / f"retrain-{dt.datetime.now():%Y%m%dT%H%M%S%f}"
+    result.report_dir = str(out)
+    atomic_write_json(out / "report.json", result.to_dict())
+    atomic_write_text(out / "report.md", report_markdown(result))
+    return out
+
+
+def _f(value) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) and value == value else "—"
+
+
+def report_markdown(result: RetrainResult) -> str:
+    """The decision first, then every figure the gate looked at; also the Prefect artifact and CLI text."""
+    lines = [f"# Retrain: {result.verdict}", ""]
+    if result.skipped:
+        lines += [f"No candidate trained: {result.skipped}. Current model: `{result.current}`.", ""]
+    else:
+        verb = "promoted to current" if result.promoted else f"kept out; `{result.current}` stays current"
+        lines += [f"Candidate `{result.candidate}` {verb} (previous: `{result.previous or 'none'}`).", ""]
+        lines += [f"- {r}" for r in result.decision.reasons] + [""]
+        cand, cur = result.candidate_metrics, result.current_metrics or {}
+        lines += ["| frozen test split | candidate | current | delta |", "|---|---|---|---|"]
+        for key, name in ((RELEVANCE_AP, "relevance AP"), (MACRO_F1, "category macro-F1"), (ECE, "relevance ECE")):
+            a, b = cand.get(key), cur.get(key)
+            delta = a - b if isinstance(a, float) and isinstance(b, float) else None
+            lines.append(f"| {name} | {_f(a)} | {_f(b)} | {'—' if delta is None else f'{delta:+.3f}'} |")
+        lines += ["", "| category | support | candidate F1 | current F1 |", "|---|---|---|---|"]
+        for cat, row in (cand.get("per_category") or {}).items():
+            old = (cur.get("per_category") or {}).get(cat, {})
+            lines.append(f"| {cat} | {row.get('support')} | {_f(row.get('f1'))} | {_f(old.get('f1'))} |")
+        lines.append("")
+    counts = result.data.get("counts", {})
+    lines += [f"Labels: {counts.get('total')} papers, sources {counts.get('sources')}, "
+              f"{result.data.get('decisions_exported')} review decisions exported "
+              f"({result.data.get('decisions_in_training_set')} used); dataset hash `{str(result.data.get('hash'))[:16]}`; "
+              f"test split {counts.get('test', {}).get('n')} papers. {result.seconds:.0f} s.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,116 @@
+"""One call from labels to a registered model version: what ``trust-tagger train`` and the retrain flow run.
+
+Build the dataset (list + annotations + decisions), fine-tune on the train split, early-stop,
+blend, calibrate and choose thresholds on validation, score the frozen test split, save the folder
+(with manifest) and register it. The first model becomes current; later ones are registered and
+left for promotion (``promote_if_better`` style policies belong to the caller), unless asked.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from trust_tagger.files import atomic_write_json
+
+
+@dataclass
+class TrainResult:
+    version: str
+    path: Path
+    metrics: dict  # {"validation": {...}, "test": {...}}
+    seconds: float
+    registered: bool
+    current: bool
+    dataset_counts: dict
+    missing_abstract: list[str]
+
+
+def later_list_keys(settings, later_list: Path | None, pool: dict | None = None) -> set[str]:
+    """Keys of papers added in a later list snapshot: excluded from training so the check stays fair."""
+    if later_list is None or not Path(later_list).exists():
+        return set()
+    from trust_tagger.retrain import dataset as D
+
+    old = D.list_labels(settings.path(settings.list_dir), pool)
+    new = D.list_labels(Path(later_list), pool)
+    return {k for k in new if k not in old}
+
+
+def train_version(settings, *, base_model: str | None = None, output: Path | None = None,
+                  epochs: int | None = None, max_length: int | None = None, holdout_list: Path | None = None,
+                  register_model: bool = True, make_current: bool | None = None,
+                  progress: Callable[[str, int, int], None] | None = None,
+                  log: Callable[[str], None] = print, config_overrides: dict | None = None,
+                  exclude_keys: Iterable[str] = ()) -> TrainResult:
+    """Train, evaluate on the frozen test split, save to ``output`` (default models/vN) and register."""
+    from trust_tagger.model import registry as registry
+    from trust_tagger.model.artifacts import write_manifest
+    from trust_tagger.model.config import TrainConfig
+    from trust_tagger.model.tagger import TrustTagger
+    from trust_tagger.retrain import dataset as D
+    from trust_tagger.retrain.evaluate import compute_metrics
+
+    t0 = time.time()
+    pool = D.load_pool(settings.path(settings.snapshot_path))
+    excluded = set(exclude_keys) | later_list_keys(settings, holdout_list, pool)
+    ds = D.build_dataset(settings.path(settings.list_dir), settings.path(settings.labeled_dir), pool,
+                         exclude_keys=excluded)
+    train, val, test = ds.split("train"), ds.split("validation"), ds.split("test")
+    log(f"dataset: {len(ds.examples)} labeled papers (train {len(train)}, validation {len(val)}, test {len(test)}); "
+        f"{len(ds.missing_abstract)} labeled entries have no abstract in the pool and are left out; "
+        f"hash {ds.data_hash[:12]}")
+    cfg = TrainConfig(base_model=base_model or settings.base_model, **(config_overrides or {}))
+    if epochs is not None:
+        cfg.epochs = epochs
+    if max_length is not None:
+        cfg.max_length = max_length
+    model = TrustTagger(cfg).fit(train, val, progress=progress, log=log)
+    metrics = {"validation": compute_metrics(model.predict_proba(val), val, model.thresholds)}
+    metrics["test"] = compute_metrics(model.predict_proba(test), test, model.thresholds) if test else {}
+    version = output.name if output is not None and registry._VERSION_RE.match(Path(output).name) else None
+    if output is None:
+        version = registry.next_version(settings)
+        output = settings.path(settings.model_dir) / version
+    output = Path(output)
+    version = version or output.name
+    extra = {
+        "version": version,
+        "created": registry.now_iso(),
+        "training_data_hash": ds.data_hash,
+        "label_counts": ds.counts(),
+        "missing_abstract": ds.missing_abstract,
+        "excluded_keys": sorted(excluded),
+        "train_keys": sorted(e.key for e in train + val),
+        "base_model": cfg.base_model,
+    }
+    model.save(output, extra=extra)
+    metrics["train_seconds"] = round(time.time() - t0, 1)
+    atomic_write_json(output / "metrics.json", metrics)
+    write_manifest(output)  # metrics.json came after save(): refresh the manifest
+    registered = current = False
+    if register_model:
+        entry = registry.register(output, settings, version=version, make_current=make_current)
+        registered, current = True, bool(registry.show(entry["id"], settings).get("current"))
+    return TrainResult(version, output, metrics, round(time.time() - t0, 1), registered, current, ds.counts(),
+                       ds.missing_abstract)
+
+
+def summary_lines(result: TrainResult) -> list[str]:
+    t = result.metrics.get("test", {})
+    r = t.get("routing", {})
+    return [
+        f"model {result.version} saved to {result.path} ({result.seconds:.0f} s)"
+        + (" and registered as current" if result.current else " and registered" if result.registered else ""),
+        f"frozen test: relevance AP {t.get('relevance_ap', float('nan')):.3f}, ROC-AUC "
+        f"{t.get('relevance_roc_auc', float('nan')):.3f}, category macro-F1 {t.get('category_macro_f1', float('nan')):.3f}, "
+        f"ECE {t.get('relevance_ece', float('nan')):.3f}, auto-decided {r.get('auto_share_with_subcategory_rule', float('nan')):.2f} "
+        f"(accept precision {r.get('precision', float('nan')):.3f}, reject NPV {r.get('npv', float('nan')):.3f})",
+    ]
+
+
+def metrics_json(result: TrainResult) -> str:
+    return json.dumps(result.metrics, indent=2, default=float)

@@ -1,0 +1,216 @@
+"""TODO docstring (review.queue, from review.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from trust_tagger.store.schema import PaperRow, PredictionRow, ReviewItemRow
+from trust_tagger.store.store import Store
+
+QUEUE_STATES = ("pending", "deferred")
+DECIDED_STATUSES = ("accepted", "rejected", "listed")
+
+
+class ReviewError(ValueError):
+    """A decision that cannot be applied as asked (bad label, wrong action for the paper's state)."""
+
+
+class Conflict(ReviewError):
+    """Someone else decided the item after this reviewer loaded it; nothing was written."""
+
+    def __init__(self, key: str, revision: int | None, by: str | None, action: str | None,
+                 at: dt.datetime | None):
+        self.key, self.revision, self.by, self.action, self.at = key, revision, by, action, at
+        who = f"{by} ({action}, {at:%Y-%m-%d %H:%M} UTC)" if by and at else "another reviewer"
+        super().__init__(f"{key} was changed by {who} after you opened it; your decision was NOT saved. "
+                         f"Reload the paper to see its current state and decide again if needed.")
+
+
+# -- the queue -------------------------------------------------------------------------------------
+@dataclass
+class ReviewPaper:
+    """Everything a reviewer sees about one paper, detached from the database session."""
+
+    key: str
+    arxiv_id: str | None
+    title: str
+    authors: list[str]
+    abstract: str
+    date: str
+    link: str
+    status: str
+    labels: list[str]
+    relevance: int | None
+    decided_by: str | None
+    merged: bool
+    item_state: str | None = None
+    revision: int = 0
+    priority: float = 0.0
+    prediction: dict | None = None
+    random_pick: bool = False
+    rank: int | None = None
+
+    @property
+    def predicted_targets(self) -> list[str]:
+        """Where the model would file it: the pipeline's stored targets, else derived from the prediction."""
+        if self.status == "review" and self.labels:
+            return list(self.labels)
+        return list(self.prediction.get("targets", [])) if self.prediction else []
+
+    @property
+    def predicted_relevance(self) -> float | None:
+        return self.prediction["relevance"] if self.prediction else None
+
+    @property
+    def relevant(self) -> bool:
+        return bool(self.prediction and self.prediction["relevance_class"] >= 1)
+
+    @property
+    def predicted_categories(self) -> list[str]:
+        cats = list(self.prediction.get("labels", [])) if self.prediction else []
+        return sorted(set(cats) | {t.split("/")[0] for t in self.predicted_targets})
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    category: str | None = None
+    since: str | None = None  # YYYY-MM-DD, on the paper's listing date
+    until: str | None = None
+    relevant_only: bool = False
+    include_deferred: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError as exc:
+                    raise ReviewError(f"{name} must be a date YYYY-MM-DD, got {value!r}") from exc
+
+    def matches(self, paper: ReviewPaper) -> bool:
+        if self.since and paper.date < self.since:
+            return False
+        if self.until and paper.date > self.until:
+            return False
+        if self.relevant_only and not paper.relevant:
+            return False
+        if self.category:
+            probs = (paper.prediction or {}).get("categories", {})
+            if self.category not in paper.predicted_categories and probs.get(self.category, 0.0) < 0.5:
+                return False
+        return True
+
+
+def _prediction_dict(row: PredictionRow | None) -> dict | None:
+    if row is None:
+        return None
+    return {"id": row.id, "model_version": row.model_version, "paper_version": row.paper_version,
+            "relevance": row.relevance, "relevance_class": row.relevance_class, "labels": list(row.labels),
+            "categories": dict(row.categories), "subcategories": dict(row.subcategories),
+            "targets": list(row.targets), "decision": row.decision}
+
+
+def _paper(row: PaperRow, item: ReviewItemRow | None, pred: PredictionRow | None) -> ReviewPaper:
+    return ReviewPaper(
+        key=row.key, arxiv_id=row.arxiv_id, title=row.title, authors=list(row.authors or []),
+        abstract=row.abstract, date=row.date, link=row.link, status=row.status, labels=list(row.labels or []),
+        relevance=row.relevance, decided_by=row.decided_by, merged=row.merged_at is not None,
+        item_state=item.state if item else None, revision=item.revision if item else 0,
+        priority=item.priority if item else 0.0, prediction=_prediction_dict(pred))
+
+
+def _lottery(key: str, seed: str) -> float:
+    """A stable per-paper random number: the same papers are the random picks on every page load."""
+    digest = hashlib.sha256(f"{seed}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def order_queue(papers: list[ReviewPaper], random_share: float = 0.1, seed: str = "") -> list[ReviewPaper]:
+    """Most useful first, with every ``1/random_share``-th slot given to a random pick.
+
+    A queue fed only by the model's own confidence drifts: papers the model is wrongly sure about never
+    reach a human. So a stable random share of papers (by a per-paper lottery, independent of the
+    model) is interleaved whatever their priority, and marked ``random_pick`` so reviewers know why.
+    Deferred papers come after all pending ones.
+    """
+    def by_priority(p: ReviewPaper) -> tuple:
+        return (-p.priority, -(p.predicted_relevance or 0.0), p.date, p.key)
+
+    ordered: list[ReviewPaper] = []
+    every = max(2, round(1 / random_share)) if random_share > 0 else 0
+    for group in ([p for p in papers if p.item_state != "deferred"],
+                  [p for p in papers if p.item_state == "deferred"]):
+        explore = sorted((p for p in group if every and _lottery(p.key, seed) < random_share),
+                         key=lambda p: _lottery(p.key, seed))
+        exploit = sorted((p for p in group if p not in explore), key=by_priority)
+        position = 0
+        while explore or exploit:
+            position += 1
+            take_random = bool(explore) and (not exploit or position % every == 0)
+            paper = explore.pop(0) if take_random else exploit.pop(0)
+            paper.random_pick = take_random
+            ordered.append(paper)
+    for rank, paper in enumerate(ordered, 1):
+        paper.rank = rank
+    return ordered
+
+
+def load_queue(store: Store, filters: QueueFilter | None = None, *, random_share: float = 0.1,
+               seed: str = "") -> list[ReviewPaper]:
+    """The open queue (pending, then deferred), filtered and in review order."""
+    filters = filters or QueueFilter()
+    states = QUEUE_STATES if filters.include_deferred else ("pending",)
+    with store.session() as s:
+        rows = s.execute(
+            select(ReviewItemRow, PaperRow, PredictionRow)
+            .join(PaperRow, PaperRow.key == ReviewItemRow.key)
+            .outerjoin(PredictionRow, PredictionRow.id == ReviewItemRow.prediction_id)
+            .where(ReviewItemRow.state.in_(states), PaperRow.status.not_in(DECIDED_STATUSES))).all()
+        papers = []
+        for item, paper, pred in rows:
+            if pred is None:  # queued without a prediction id: show the newest one
+                pred = s.scalar(select(PredictionRow).where(PredictionRow.key == paper.key)
+                                .order_by(PredictionRow.id.desc()).limit(1))
+            papers.append(_paper(paper, item, pred))
+    return order_queue([p for p in papers if filters.matches(p)], random_share, seed)
+
+
+def get_paper(store: Store, key: str) -> ReviewPaper | None:
+    """One paper with its queue item (if any) and the prediction the reviewer is judging."""
+    with store.session() as s:
+        row = s.get(PaperRow, key)
+        if row is None:
+            return None
+        item = s.get(ReviewItemRow, key)
+        pred = s.get(PredictionRow, item.prediction_id) if item and item.prediction_id else None
+        if pred is None:
+            pred = s.scalar(select(PredictionRow).where(PredictionRow.key == key)
+                            .order_by(PredictionRow.id.desc()).limit(1))
+        return _paper(row, item, pred)
+
+
+def next_in_queue(store: Store, after: str, filters: QueueFilter | None = None) -> ReviewPaper | None:
+    """The paper to show once ``after`` is decided: the head of the queue, skipping ``after``."""
+    return next((p for p in load_queue(store, filters) if p.key != after and p.item_state == "pending"), None)
+
+
+def decided_papers(store: Store, status: str | None = None, by_model_only: bool = False,
+                   limit: int = 200) -> list[ReviewPaper]:
+    """Papers the model or a maintainer already decided, newest first: what a correction starts from."""
+    statuses = [status] if status else list(DECIDED_STATUSES)
+    with store.session() as s:
+        q = select(PaperRow).where(PaperRow.status.in_(statuses))
+        if by_model_only:
+            q = q.where(PaperRow.decided_by.like("model:%"))
+        rows = list(s.scalars(q.order_by(PaperRow.updated_at.desc(), PaperRow.key).limit(limit)))
+        out = []
+        for row in rows:
+            pred = s.scalar(select(PredictionRow).where(PredictionRow.key == row.key)
+                            .order_by(PredictionRow.id.desc()).limit(1))
+            out.append(_paper(row, s.get(ReviewItemRow, row.key), pred))
+    return out

@@ -1,0 +1,247 @@
+"""The paper store: one SQLAlchemy schema for papers, versions, predictions, the review queue,
+decisions, runs and small key/value state (the fetch watermark).
+
+Any SQLAlchemy URL works (SQLite by default, Postgres for a shared deployment). Every write
+is keyed on the canonical paper key, so replaying a window twice can never duplicate a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from trust_tagger.ingest.records import Paper
+from trust_tagger.store.schema import (
+    Base,
+    DecisionRow,
+    MetaRow,
+    PaperRow,
+    PaperVersionRow,
+    PredictionRow,
+    ReviewItemRow,
+    RunRow,
+    utcnow,
+)
+
+
+class Store:
+    """Owns the engine; each public method is one transaction."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = create_engine(url)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- papers -----------------------------------------------------------------------------
+    def upsert_paper(self, paper: Paper, source: str) -> str:
+        """Insert or update by canonical key; return "new", "updated" (newer version) or "duplicate"."""
+        with self.session() as s:
+            row = s.get(PaperRow, paper.key)
+            if row is None:
+                s.add(PaperRow(key=paper.key, arxiv_id=paper.arxiv_id, version=paper.version,
+                               title=paper.title, abstract=paper.abstract, authors=paper.authors,
+                               categories=paper.categories, date=paper.date, source=source))
+                s.flush()
+                self._add_version(s, paper)
+                return "new"
+            if paper.version is not None and (row.version is None or paper.version > row.version):
+                row.version, row.title, row.abstract = paper.version, paper.title, paper.abstract
+                row.authors, row.categories = paper.authors, paper.categories
+                self._add_version(s, paper)
+                return "updated"
+            return "duplicate"
+
+    @staticmethod
+    def _add_version(s: Session, paper: Paper) -> None:
+        exists = s.scalar(select(PaperVersionRow).where(PaperVersionRow.key == paper.key,
+                                                        PaperVersionRow.version == paper.version))
+        if exists is None:
+            s.add(PaperVersionRow(key=paper.key, version=paper.version, title=paper.title, date=paper.date))
+
+    def get_paper(self, key: str) -> PaperRow | None:
+        with self.session() as s:
+            return s.get(PaperRow, key)
+
+    def papers(self, keys: list[str] | None = None, status: str | None = None) -> list[PaperRow]:
+        with self.session() as s:
+            q = select(PaperRow)
+            if keys is not None:
+                q = q.where(PaperRow.key.in_(keys))
+            if status is not None:
+                q = q.where(PaperRow.status == status)
+            return list(s.scalars(q.order_by(PaperRow.date, PaperRow.key)))
+
+    def versions(self, key: str) -> list[PaperVersionRow]:
+        with self.session() as s:
+            return list(s.scalars(select(PaperVersionRow).where(PaperVersionRow.key == key)
+                                  .order_by(PaperVersionRow.version)))
+
+    def set_status(self, key: str, status: str, *, labels: list[str] | None = None,
+                   relevance: int | None = None, decided_by: str | None = None) -> None:
+        """Record where a paper stands; a paper changed after merge is un-merged so the list follows."""
+        with self.session() as s:
+            row = s.get(PaperRow, key)
+            if row is None:
+                raise KeyError(f"unknown paper {key}")
+            _apply_status(row, status, labels, relevance, decided_by)
+
+    def mark_merged(self, keys: list[str], files: dict[str, list[str]] | None = None) -> None:
+        """Remember that the list now matches these papers' status (and which files our merge wrote)."""
+        with self.session() as s:
+            for row in s.scalars(select(PaperRow).where(PaperRow.key.in_(list(keys)))):
+                row.merged_at = utcnow()
+                if files is not None:
+                    row.merged_files = sorted(files.get(row.key, []))
+
+    def pending_list_changes(self) -> list[PaperRow]:
+        """Papers whose list lines must change: accepted and not yet merged, or merged earlier and
+        since corrected (relabelled or rejected by a maintainer)."""
+        with self.session() as s:
+            rows = s.scalars(select(PaperRow).where(PaperRow.merged_at.is_(None),
+                                                    PaperRow.status.in_(["accepted", "rejected"]))
+                             .order_by(PaperRow.date, PaperRow.key))
+            return [r for r in rows if r.status == "accepted" or r.merged_files]
+
+    def unmerged_accepted(self) -> list[PaperRow]:
+        with self.session() as s:
+            return list(s.scalars(select(PaperRow).where(PaperRow.status == "accepted",
+                                                         PaperRow.merged_at.is_(None))
+                                  .order_by(PaperRow.date, PaperRow.key)))
+
+    # -- predictions ------------------------------------------------------------------------
+    def add_prediction(self, key: str, pred: dict, paper_version: int | None) -> PredictionRow:
+        """Store one prediction; the same paper version scored by the same model is stored once."""
+        with self.session() as s:
+            row = s.scalar(select(PredictionRow).where(
+                PredictionRow.key == key, PredictionRow.model_version == pred["model_version"],
+                PredictionRow.paper_version == paper_version))
+            if row is None:
+                row = PredictionRow(key=key, paper_version=paper_version, model_version=pred["model_version"])
+                s.add(row)
+            row.relevance = float(pred["relevance"])
+            row.relevance_class = int(pred["relevance_class"])
+            row.labels = list(pred.get("labels", []))
+            row.categories = dict(pred.get("categories", {}))
+            row.subcategories = dict(pred.get("subcategories", {}))
+            row.targets = list(pred.get("targets", []))
+            row.decision = pred["decision"]
+            s.flush()
+            return row
+
+    def latest_prediction(self, key: str) -> PredictionRow | None:
+        with self.session() as s:
+            return s.scalar(select(PredictionRow).where(PredictionRow.key == key)
+                            .order_by(PredictionRow.id.desc()).limit(1))
+
+    def has_prediction(self, key: str, model_version: str, paper_version: int | None) -> bool:
+        with self.session() as s:
+            return s.scalar(select(PredictionRow.id).where(
+                PredictionRow.key == key, PredictionRow.model_version == model_version,
+                PredictionRow.paper_version == paper_version)) is not None
+
+    # -- review queue -----------------------------------------------------------------------
+    def enqueue(self, key: str, prediction_id: int | None, priority: float, reopen: bool = False) -> bool:
+        """Queue a paper once; a re-queued paper (new version) keeps its item and gets the new prediction.
+
+        ``reopen`` sets a decided item back to pending (the label audit asks for a second look)."""
+        with self.session() as s:
+            item = s.get(ReviewItemRow, key)
+            if item is None:
+                s.add(ReviewItemRow(key=key, prediction_id=prediction_id, priority=priority))
+                return True
+            if item.state == "pending":
+                item.prediction_id, item.priority = prediction_id, priority
+            elif reopen:
+                item.state, item.priority, item.revision = "pending", priority, item.revision + 1
+            return False
+
+    # -- runs and state ---------------------------------------------------------------------
+    def start_run(self, run_id: str, source: str, since: str | None, until: str | None,
+                  kind: str = "nightly") -> None:
+        with self.session() as s:
+            s.add(RunRow(id=run_id, kind=kind, source=source, since=since, until=until))
+
+    def finish_run(self, run_id: str, status: str, counts: dict) -> None:
+        with self.session() as s:
+            row = s.get(RunRow, run_id)
+            row.status, row.counts, row.finished_at = status, counts, utcnow()
+
+    def get_meta(self, name: str, default: str | None = None) -> str | None:
+        with self.session() as s:
+            row = s.get(MetaRow, name)
+            return row.value if row else default
+
+    def set_meta(self, name: str, value: str) -> None:
+        with self.session() as s:
+            row = s.get(MetaRow, name)
+            if row is None:
+                s.add(MetaRow(name=name, value=value))
+            else:
+                row.value = value
+
+    # -- maintainer decisions (trust_tagger.review) -----------------------------------------
+    def apply_decision(self, key: str, *, expected_revision: int | None, item_state: str,
+                       status: str | None, labels: list[str] | None, relevance: int | None,
+                       decided_by: str, audit: dict) -> int | None:
+        """Compare-and-set the paper's review item, set its status and append the audit row in ONE
+        transaction: a decision is never half-applied, and of two reviewers deciding from the same
+        revision exactly one wins. Returns the item's new revision, or None when ``expected_revision``
+        is stale (nothing written). A paper without an item (auto-decided) gets one at revision 1.
+        ``status`` None leaves the paper as it is (defer). The write comes first so that, on SQLite,
+        the transaction holds the write lock before it reads anything."""
+        from sqlalchemy import update
+
+        with self.session() as s:
+            claimed = s.execute(
+                update(ReviewItemRow)
+                .where(ReviewItemRow.key == key,
+                       *([ReviewItemRow.revision == expected_revision] if expected_revision is not None else []))
+                .values(state=item_state, revision=ReviewItemRow.revision + 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False)).rowcount
+            row = s.get(PaperRow, key)
+            if row is None:
+                raise KeyError(f"unknown paper {key}")
+            item = s.get(ReviewItemRow, key)
+            if not claimed:
+                if item is not None or expected_revision not in (None, 0):
+                    return None
+                item = ReviewItemRow(key=key, state=item_state, revision=1)
+                s.add(item)
+                s.flush()  # a concurrent first decision fails here on the primary key
+            if status is not None:
+                _apply_status(row, status, labels, relevance, decided_by)
+            s.add(DecisionRow(key=key, **audit))
+            return item.revision
+
+
+def _apply_status(row: PaperRow, status: str, labels: list[str] | None, relevance: int | None,
+                  decided_by: str | None) -> None:
+    """A change of status or labels un-merges the paper, so the next merge makes the list follow."""
+    if (row.status, row.labels) != (status, labels if labels is not None else row.labels):
+        row.merged_at = None
+    row.status = status
+    if labels is not None:
+        row.labels = labels
+    if relevance is not None:
+        row.relevance = relevance
+    row.decided_by = decided_by
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """WAL lets the review page read while the nightly run writes; foreign keys keep rows honest."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
