@@ -27,7 +27,7 @@ def test_priority_accepts_every_threshold_shape():
     expected = review.review_priority(pred, (0.1, 0.9))
     assert review.review_priority(pred, (0.9, 0.1)) == expected
     assert review.review_priority(pred, {"reject": 0.1, "accept": 0.9}) == expected
-    assert review.review_priority(pred, SimpleNamespace(reject_threshold=0.1, accept_threshold=0.9)) == expected
+    assert review.review_priority(pred, SimpleNamespace(reject=0.1, accept=0.9)) == expected
     with pytest.raises(TypeError):
         review.review_priority(pred, object())
 

@@ -7,8 +7,8 @@ from trust_tagger.routing import (
     Thresholds,
     choose_label_thresholds,
     choose_relevance_thresholds,
-    decide,
     prior_weight,
+    route,
     weighted_rates,
 )
 
@@ -52,10 +52,10 @@ def test_unreachable_target_accepts_nothing():
 def test_decide_needs_a_subcategory_to_accept():
     th = Thresholds(accept=0.9, reject=0.1, subcategories={"safety/jailbreak": 0.5})
     pred = {"relevance": 0.97, "subcategories": {"safety/jailbreak": 0.8}}
-    assert decide(pred, th) == "accept"
-    assert decide({**pred, "subcategories": {"safety/jailbreak": 0.2}}, th) == "review"
-    assert decide({**pred, "relevance": 0.5}, th) == "review"
-    assert decide({**pred, "relevance": 0.05}, th) == "reject"
+    assert route(pred, th) == "accept"
+    assert route({**pred, "subcategories": {"safety/jailbreak": 0.2}}, th) == "review"
+    assert route({**pred, "relevance": 0.5}, th) == "review"
+    assert route({**pred, "relevance": 0.05}, th) == "reject"
 
 
 def test_label_thresholds_and_calibration():

@@ -50,9 +50,6 @@ class Settings:
     arxiv_max_retries: int = 5
     window_overlap_days: int = 3  # arXiv lists papers a day or two after submission
     base_model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    # Fallback routing thresholds, used only when a model ships none of its own.
-    accept_threshold: float = 0.9
-    reject_threshold: float = 0.1
     # Format of new entries written into an empty or new list file ("dated" or "year_sections").
     default_entry_format: str = "dated"
     review_token: str = ""  # empty: the review web page is read-only

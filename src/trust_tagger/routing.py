@@ -138,7 +138,7 @@ def filed_subcategories(pred: Mapping, thresholds: Thresholds) -> list[str]:
     return sorted(s for s, p in subs.items() if p >= thresholds.subcategories.get(s, 0.5))
 
 
-def decide(pred: Mapping, thresholds: Thresholds | None = None) -> str:
+def route(pred: Mapping, thresholds: Thresholds | None = None) -> str:
     """"accept" | "review" | "reject" for one prediction dict (the classify output contract).
 
     Accept needs relevance >= accept threshold *and* a subcategory to file the paper under.
@@ -154,15 +154,13 @@ def decide(pred: Mapping, thresholds: Thresholds | None = None) -> str:
 
 # -- priority -------------------------------------------------------------------------------------
 def threshold_pair(thresholds: Any) -> tuple[float, float]:
-    """(reject, accept) thresholds from a pair, a mapping or an object (Settings, a model's thresholds)."""
+    """(reject, accept) thresholds from a pair, a mapping or an object (a model's ``Thresholds``)."""
     if isinstance(thresholds, Mapping):
-        lo = thresholds.get("reject", thresholds.get("reject_threshold"))
-        hi = thresholds.get("accept", thresholds.get("accept_threshold"))
+        lo, hi = thresholds.get("reject"), thresholds.get("accept")
     elif isinstance(thresholds, (tuple, list)):
         lo, hi = thresholds
     else:
-        lo = getattr(thresholds, "reject", getattr(thresholds, "reject_threshold", None))
-        hi = getattr(thresholds, "accept", getattr(thresholds, "accept_threshold", None))
+        lo, hi = getattr(thresholds, "reject", None), getattr(thresholds, "accept", None)
     if lo is None or hi is None:
         raise TypeError(f"cannot read reject/accept thresholds from {thresholds!r}")
     lo, hi = float(lo), float(hi)

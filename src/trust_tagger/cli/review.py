@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Review the queue one paper a screen: a accept, e edit, r reject, d defer, s skip, q quit."""
         from trust_tagger import review as rv
+        from trust_tagger.review.export import decisions_path
         from trust_tagger.review.tui import print_queue, run_review
         from trust_tagger.store.store import Store
 
@@ -60,9 +61,8 @@ def register(app: typer.Typer) -> None:
         if not name:
             raise typer.BadParameter("say who you are", param_hint="--reviewer")
         index = rv.load_list_index(settings.path(settings.list_dir))
-        labeled = settings.path(settings.labeled_dir) / "decisions.jsonl"
         run_review(store, name, filters=filters, index=index, keys=paper or None, console=console,
-                   export_path=labeled)
+                   export_path=decisions_path(settings))
 
     @app.command("serve-review")
     def serve_review(

@@ -51,8 +51,10 @@ def _check_text(name: str, value: object) -> str:
     return text
 
 
-def paper_from_dict(raw: dict) -> Paper:
-    """Validate one raw record (snapshot line or parsed Atom entry); raise MalformedRecord if unusable."""
+def paper_from_dict(raw: dict, require_date: bool = True) -> Paper:
+    """Validate one raw record (snapshot line, parsed Atom entry, ``classify`` input line); raise
+    MalformedRecord if unusable. ``classify`` reads papers that need no listing date
+    (``require_date=False``); everything else is checked the same way for every reader."""
     if not isinstance(raw, dict):
         raise MalformedRecord("record is not an object")
     parsed = parse_arxiv_id(str(raw.get("arxiv_id") or raw.get("id") or ""))
@@ -66,10 +68,11 @@ def paper_from_dict(raw: dict) -> Paper:
     title = _check_text("title", raw.get("title"))
     abstract = _check_text("abstract", raw.get("abstract"))
     date = str(raw.get("date") or "")[:10]
-    try:
-        dt.date.fromisoformat(date)
-    except ValueError as exc:
-        raise MalformedRecord(f"bad date {raw.get('date')!r}") from exc
+    if require_date or date:
+        try:
+            dt.date.fromisoformat(date)
+        except ValueError as exc:
+            raise MalformedRecord(f"bad date {raw.get('date')!r}") from exc
     authors = raw.get("authors") or []
     categories = raw.get("categories") or []
     if not isinstance(authors, list) or not isinstance(categories, list):

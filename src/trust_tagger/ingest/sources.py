@@ -8,12 +8,11 @@ are yielded as :class:`MalformedRecord` instances, to be counted rather than cra
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from trust_tagger.config import Settings
+from trust_tagger.files import BadLine, iter_jsonl
 from trust_tagger.ingest.records import MalformedRecord
 
 RawItem = dict | MalformedRecord
@@ -23,15 +22,8 @@ def read_feed(path: Path) -> Iterator[RawItem]:
     """Every line of a feed file (jsonl or jsonl.gz); unreadable lines come out as MalformedRecord."""
     if not Path(path).exists():
         raise FileNotFoundError(f"snapshot feed not found: {path}")
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                yield MalformedRecord(f"{path}:{line_no}: unreadable line ({exc.__class__.__name__})")
+    for _, item in iter_jsonl(path):
+        yield MalformedRecord(str(item)) if isinstance(item, BadLine) else item
 
 
 def snapshot_records(path: Path, since: dt.date, until: dt.date) -> Iterator[RawItem]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from trust_tagger.ids import normalize_title
 from trust_tagger.listfile.parse import ListSnapshot, parse_list, target_file
-from trust_tagger.taxonomy import GUIDE_TAXONOMY
+from trust_tagger.taxonomy import guide_taxonomy
 
 SIMILAR_TITLE = 0.88  # difflib ratio of normalised titles above which two papers are shown as duplicates
 
@@ -68,7 +68,7 @@ class ListIndex:
 def load_list_index(list_dir: Path | str | None) -> ListIndex:
     """Read the list once; without one, the labeling guide's taxonomy and no duplicate lookup."""
     if list_dir is None or not Path(list_dir).is_dir():
-        return ListIndex({c: [f"{c}/{s}" for s in subs] for c, subs in GUIDE_TAXONOMY.items()})
+        return ListIndex(guide_taxonomy())
     snapshot = parse_list(list_dir)
     taxonomy: dict[str, list[str]] = {}
     for sub in sorted(snapshot.taxonomy.subcategories):

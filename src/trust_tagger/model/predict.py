@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from trust_tagger.ids import parse_arxiv_id
-from trust_tagger.ingest.records import clean_text
-from trust_tagger.routing import decide
+from trust_tagger.files import BadLine, iter_jsonl
+from trust_tagger.ingest.records import MalformedRecord, paper_from_dict
+from trust_tagger.routing import route
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
 
@@ -42,19 +42,9 @@ class ClassifyReport:
 
 
 def validate_record(rec) -> dict:
-    """The fields the model needs, cleaned; ValueError with a reason when the record is unusable."""
-    if not isinstance(rec, dict):
-        raise ValueError("record is not a JSON object")
-    parsed = parse_arxiv_id(str(rec.get("arxiv_id") or ""))
-    if parsed is None:
-        raise ValueError(f"missing or invalid arxiv_id {rec.get('arxiv_id')!r}")
-    out = {"arxiv_id": parsed.id}
-    for name in ("title", "abstract"):
-        value = rec.get(name)
-        if not isinstance(value, str) or not clean_text(value):
-            raise ValueError(f"{name} missing or empty")
-        out[name] = clean_text(value)
-    return out
+    """The fields the model needs, checked by the one record validator (``ingest.records``)."""
+    paper = paper_from_dict(rec, require_date=False)
+    return {"arxiv_id": paper.arxiv_id, "title": paper.title, "abstract": paper.abstract}
 
 
 def model_version(model) -> str:
@@ -68,7 +58,7 @@ def classify_records(model, records: list[dict], progress: Callable[[int], None]
     for i, rec in enumerate(records):
         try:
             valid.append(validate_record(rec))
-        except ValueError as exc:
+        except MalformedRecord as exc:
             if skipped is not None:
                 skipped.append(Skipped(f"record {i}", str(exc)))
     if not valid:
@@ -88,29 +78,23 @@ def classify_records(model, records: list[dict], progress: Callable[[int], None]
             "categories": cats,
             "subcategories": subs,
         }
-        pred["decision"] = decide(pred, th)
+        pred["decision"] = route(pred, th)
         pred["model_version"] = version
         out.append(pred)
     return out
 
 
-def read_jsonl(path: Path, skipped: list[Skipped]) -> list[dict]:
-    """Parsed lines; lines that are not JSON objects are reported in ``skipped`` with their number."""
+def read_records(path: Path, skipped: list[Skipped]) -> list[dict]:
+    """Valid records of a JSON-lines file; every other line is reported in ``skipped`` with its number."""
     rows = []
-    with Path(path).open(encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                skipped.append(Skipped(f"line {n}", f"not valid JSON ({exc.msg})"))
-                continue
-            try:
-                rows.append((n, validate_record(obj)))
-            except ValueError as exc:
-                skipped.append(Skipped(f"line {n}", str(exc)))
-    return [r for _, r in rows]
+    for n, obj in iter_jsonl(path):
+        try:
+            if isinstance(obj, BadLine):
+                raise MalformedRecord(obj.reason)
+            rows.append(validate_record(obj))
+        except MalformedRecord as exc:
+            skipped.append(Skipped(f"line {n}", str(exc)))
+    return rows
 
 
 def classify_file(model, input_path: Path, output_path: Path, progress_factory=None) -> ClassifyReport:
@@ -120,7 +104,7 @@ def classify_file(model, input_path: Path, output_path: Path, progress_factory=N
     from trust_tagger.files import atomic_write_text
 
     report = ClassifyReport()
-    records = read_jsonl(Path(input_path), report.skipped)
+    records = read_records(Path(input_path), report.skipped)
     t0 = time.perf_counter()
     if progress_factory is not None and records:
         with progress_factory(len(records)) as advance:

@@ -18,27 +18,20 @@ Why this shape (measured, see benchmarks/RESULTS.md):
 
 from __future__ import annotations
 
-import json
-import math
-import pickle
-import random
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from trust_tagger.files import atomic_write_bytes, atomic_write_json
-from trust_tagger.model.artifacts import TAGGER_JSON, WEIGHTS, verify_manifest, write_manifest
 from trust_tagger.model.baselines import FrozenEmbeddingLR, TfidfLR
 from trust_tagger.model.calibration import Calibration, fit_calibration, logit
 from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores, Scores
 from trust_tagger.model.encoder import collate, length_sorted_batches, mentions_audio, record_text, tokenize
-from trust_tagger.model.finetune import _mean_ap, _null, _rel_ap, _seed_all, _stage, _train_batches
+from trust_tagger.model.finetune import _mean_ap, _null, _rel_ap, _seed_all, _stage, fine_tune
 from trust_tagger.model.heads import FeatureLR, label_matrix
-from trust_tagger.model.network import N_CAT, N_SUB, SL_CAT, SL_CLS, SL_REL, SL_SUB, _torch, build_net
+from trust_tagger.model.network import N_CAT, N_SUB, SL_CAT, SL_CLS, SL_SUB, _torch, build_net
 from trust_tagger.routing import Thresholds, choose_label_thresholds, choose_relevance_thresholds
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
@@ -87,7 +80,6 @@ class TrustTagger:
         """Fine-tune on ``train``, early-stop / blend / calibrate / threshold on ``validation``."""
         from trust_tagger.model.encoder import load_encoder, pick_device
 
-        torch = _torch()
         cfg = self.config
         t0 = time.time()
         _seed_all(cfg.seed)
@@ -95,106 +87,17 @@ class TrustTagger:
         self.tokenizer, encoder = load_encoder(cfg.base_model)
         self.net = build_net(encoder, cfg.dropout).to(self.device)
 
-        rel, cls, exact, cats, subs = label_matrix(train)
-        ids = tokenize(self.tokenizer, [record_text(e) for e in train], cfg.max_length)
-
         frozen_train = None
         if cfg.lp_init or "frozen" in cfg.members:
             _, frozen_train = self._net_logits(train, progress=_stage(progress, "embed", len(train)))
         if cfg.lp_init:
             self._init_heads_from_probe(frozen_train, train)
             log(f"linear-probe heads fitted ({time.time() - t0:.0f}s)")
-
-        # Loss weights: relevance and categories matter most; class and subcategories help filing.
-        rel_t = torch.tensor(rel, device=self.device)
-        cls_t = torch.tensor(cls, device=self.device)
-        exact_t = torch.tensor(exact, device=self.device)
-        cats_t = torch.tensor(cats, device=self.device)
-        subs_t = torch.tensor(subs, device=self.device)
-        bce = torch.nn.functional.binary_cross_entropy_with_logits
-        # Class-balanced losses (as the balanced probe the heads start from); calibration undoes the shift.
-        pos = rel > 0
-        rel_pw = torch.tensor(float((1 - rel).sum() / max(1.0, rel.sum())), device=self.device)
-        cat_pw = torch.tensor(np.clip((pos.sum() - cats[pos].sum(0)) / np.maximum(1, cats[pos].sum(0)), 1, 20),
-                              dtype=torch.float32, device=self.device)
-        sub_pw = torch.tensor(np.clip((pos.sum() - subs[pos].sum(0)) / np.maximum(1, subs[pos].sum(0)), 1, 20),
-                              dtype=torch.float32, device=self.device)
-
-        head_params = list(self.net.head.parameters())
-        enc_decay = [p for n, p in self.net.encoder.named_parameters() if p.ndim > 1]
-        enc_nodecay = [p for n, p in self.net.encoder.named_parameters() if p.ndim <= 1]
-        opt = torch.optim.AdamW([
-            {"params": enc_decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
-            {"params": enc_nodecay, "lr": cfg.lr, "weight_decay": 0.0},
-            {"params": head_params, "lr": cfg.head_lr, "weight_decay": cfg.weight_decay},
-        ])
-        rng = random.Random(cfg.seed)
-        steps_per_epoch = math.ceil(len(ids) / cfg.batch_size)
-        total = max(1, steps_per_epoch * cfg.epochs)
-        warm = max(1, int(total * cfg.warmup_ratio))
-        sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then linear decay to 0
-            opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
-        use_amp = self.device.type == "cuda"
-        scaler = torch.amp.GradScaler("cuda") if use_amp else None
         val_y = label_matrix(validation)
-        best_score, best_state, bad = -1.0, None, 0
-        lengths = [len(x) for x in ids]
-        step = 0
-        stopped_for_time = False
-        for epoch in range(cfg.epochs):
-            self.net.train()
-            losses = []
-            batches = _train_batches(lengths, cfg.batch_size, rng)
-            for bi, batch in enumerate(batches):
-                input_ids, mask = collate([ids[i] for i in batch], self.tokenizer.pad_token_id or 0)
-                input_ids, mask = input_ids.to(self.device), mask.to(self.device)
-                b = torch.tensor(batch, device=self.device)
-                with (torch.autocast("cuda", dtype=torch.float16) if use_amp else _null()):
-                    z = self.net(input_ids, mask).float()
-                loss = bce(z[:, 0], rel_t[b], pos_weight=rel_pw)
-                ex = exact_t[b]
-                if ex.any():
-                    loss = loss + 0.5 * torch.nn.functional.cross_entropy(z[ex][:, SL_CLS], cls_t[b][ex])
-                pos = rel_t[b] > 0
-                if pos.any():
-                    loss = (loss + bce(z[pos][:, SL_CAT], cats_t[b][pos], pos_weight=cat_pw)
-                            + 0.5 * bce(z[pos][:, SL_SUB], subs_t[b][pos], pos_weight=sub_pw))
-                opt.zero_grad(set_to_none=True)
-                if scaler:
-                    scaler.scale(loss).backward()
-                    scaler.unscale_(opt)
-                    torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
-                    scaler.step(opt)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
-                    opt.step()
-                sched.step()
-                step += 1
-                losses.append(float(loss.detach()))
-                if progress:
-                    progress(f"epoch {epoch + 1}/{cfg.epochs}", bi + 1, len(batches))
-                if cfg.max_train_seconds and time.time() - t0 > cfg.max_train_seconds:
-                    stopped_for_time = True
-                    break
-            vz, _ = self._net_logits(validation)
-            score = self._val_score(vz, val_y)
-            self.history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_score": score,
-                                 "seconds": round(time.time() - t0, 1)})
-            log(f"epoch {epoch + 1}: loss {np.mean(losses):.4f} val {score:.4f} ({time.time() - t0:.0f}s)")
-            if score > best_score + 1e-4:
-                best_score, bad = score, 0
-                best_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
-            else:
-                bad += 1
-            if bad > cfg.patience or stopped_for_time:
-                break
-        if best_state is not None:
-            self.net.load_state_dict(best_state)
-        self.info["fine_tune_seconds"] = round(time.time() - t0, 1)
-        self.info["best_epoch"] = max(self.history, key=lambda h: h["val_score"])["epoch"] if self.history else 0
-        self.info["stopped_for_time"] = stopped_for_time
+        self.history, info = fine_tune(self.net, self.tokenizer, train, cfg, self.device,
+                                       validate=lambda: _val_score(self._net_logits(validation)[0], val_y),
+                                       progress=progress, log=log, t0=t0)
+        self.info.update(info)
 
         # Ensemble members, blend weights, calibration, thresholds: all on validation.
         self._fit_members(train, frozen_train)
@@ -208,14 +111,6 @@ class TrustTagger:
         self._calibrate(raw, validation)
         self.info["train_seconds"] = round(time.time() - t0, 1)
         return self
-
-    def _val_score(self, z: np.ndarray, y) -> float:
-        """Early-stopping score: relevance AP + mean category AP (relevant papers), equally weighted."""
-        rel, _, _, cats, _ = y
-        pos = rel > 0
-        s = _rel_ap(z[:, 0], rel)
-        c = _mean_ap(z[pos][:, SL_CAT], cats[pos]) if pos.any() else float("nan")
-        return float(np.nanmean([s, c]))
 
     def _init_heads_from_probe(self, X: np.ndarray, train) -> None:
         """Copy logistic-regression weights fitted on frozen embeddings into the output layer."""
@@ -337,60 +232,26 @@ class TrustTagger:
 
     # ---------------------------------------------------------------- persistence
     def save(self, out_dir: Path | str, extra: dict | None = None) -> Path:
-        """Write weights (safetensors), tokenizer, label map, calibration, thresholds, members, manifest."""
-        from safetensors.torch import save_file
+        """Write everything needed to predict into one folder with a sha256 manifest (``artifacts``)."""
+        from trust_tagger.model.artifacts import save_tagger
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
-        save_file(state, str(out / WEIGHTS))
-        self.net.encoder.config.save_pretrained(str(out / "encoder"))
-        self.tokenizer.save_pretrained(str(out / "tokenizer"))
-        atomic_write_json(out / "label_map.json", {"categories": list(CATEGORIES), "subcategories": list(SUBCATEGORIES),
-                                                   "relevance_classes": [0, 1, 2],
-                                                   "head_layout": {"relevance": [SL_REL.start, SL_REL.stop],
-                                                                   "relevance_class": [SL_CLS.start, SL_CLS.stop],
-                                                                   "categories": [SL_CAT.start, SL_CAT.stop],
-                                                                   "subcategories": [SL_SUB.start, SL_SUB.stop]}})
-        atomic_write_json(out / "calibration.json", self.calibration.to_dict())
-        atomic_write_json(out / "thresholds.json", self.thresholds.to_dict())
-        for name, m in self.members.items():
-            atomic_write_bytes(out / f"member_{name}.pkl", pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL))
-        meta = {"config": asdict(self.config), "blend": self.blend, "history": self.history, "info": self.info,
-                "members": sorted(self.members)}
-        meta.update(extra or {})
-        atomic_write_json(out / TAGGER_JSON, meta)
-        write_manifest(out)
-        return out
+        return save_tagger(self, out_dir, extra)
 
     @classmethod
     def load(cls, model_dir: Path | str, device: str | None = None) -> "TrustTagger":
-        """Load a saved model after checking every file against manifest.json."""
-        from safetensors.torch import load_file
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        """Load a saved model after checking every file against its manifest."""
+        from trust_tagger.model.artifacts import load_tagger
 
-        from trust_tagger.model.encoder import pick_device, set_offline_defaults
+        return load_tagger(cls, model_dir, device)
 
-        set_offline_defaults()
-        d = Path(model_dir)
-        verify_manifest(d)
-        meta = json.loads((d / TAGGER_JSON).read_text())
-        self = cls(TrainConfig.from_dict(meta["config"]))
-        self.blend = meta["blend"]
-        self.history = meta.get("history", [])
-        self.info = meta.get("info", {})
-        self.meta = meta
-        self.device = pick_device(device)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(d / "tokenizer"))
-        enc_cfg = AutoConfig.from_pretrained(str(d / "encoder"))
-        self.net = build_net(AutoModel.from_config(enc_cfg), self.config.dropout)
-        self.net.load_state_dict(load_file(str(d / WEIGHTS)))
-        self.net.to(self.device).eval()
-        self.calibration = Calibration.from_dict(json.loads((d / "calibration.json").read_text()))
-        self.thresholds = Thresholds.from_dict(json.loads((d / "thresholds.json").read_text()))
-        # Members are pickles written by save(); the manifest check above refuses any altered file.
-        self.members = {name: pickle.loads((d / f"member_{name}.pkl").read_bytes()) for name in meta.get("members", [])}
-        return self
+
+def _val_score(z: np.ndarray, y) -> float:
+    """Early-stopping score: relevance AP + mean category AP (relevant papers), equally weighted."""
+    rel, _, _, cats, _ = y
+    pos = rel > 0
+    s = _rel_ap(z[:, 0], rel)
+    c = _mean_ap(z[pos][:, SL_CAT], cats[pos]) if pos.any() else float("nan")
+    return float(np.nanmean([s, c]))
 
 
 def _simplex(k: int, step: float) -> list[tuple[float, ...]]:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from trust_tagger.files import atomic_write_text
+from trust_tagger.files import BadLine, iter_jsonl, write_jsonl
 from trust_tagger.ids import normalize_title, paper_key, parse_arxiv_id
 from trust_tagger.ingest.records import clean_text
 from trust_tagger.ingest.sources import read_feed
@@ -133,14 +133,13 @@ def _label_from_record(raw: dict, source: str) -> Label:
 def read_label_file(path: Path, source: str) -> tuple[list[Label], list[str]]:
     """Labels of one JSON-lines file in line order, plus a message per unusable line."""
     labels, problems = [], []
-    with Path(path).open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                labels.append(_label_from_record(json.loads(line), source))
-            except (ValueError, TypeError, AttributeError) as exc:
-                problems.append(f"{Path(path).name}:{n}: {exc}")
+    for n, obj in iter_jsonl(path):
+        try:
+            if isinstance(obj, BadLine):
+                raise obj
+            labels.append(_label_from_record(obj, source))
+        except (ValueError, TypeError, AttributeError) as exc:
+            problems.append(f"{Path(path).name}:{n}: {exc.reason if isinstance(exc, BadLine) else exc}")
     return labels, problems
 
 
@@ -269,12 +268,17 @@ def build_dataset(list_dir: Path | None, labeled_dir: Path, pool: dict[str, dict
 
 
 def write_dataset(ds: Dataset, path: Path) -> None:
-    atomic_write_text(path, "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in ds.examples))
+    write_jsonl(path, (e.to_dict() for e in ds.examples))
 
 
 def read_dataset(path: Path) -> list[Example]:
-    with Path(path).open(encoding="utf-8") as fh:
-        return [Example(**json.loads(line)) for line in fh if line.strip()]
+    """A dataset file this tool wrote; a bad line is an error here (the file is ours, not input)."""
+    out = []
+    for _, obj in iter_jsonl(path):
+        if isinstance(obj, BadLine):
+            raise obj
+        out.append(Example(**obj))
+    return out
 
 
 def build_from_settings(settings, exclude_keys: Iterable[str] = ()) -> Dataset:

@@ -44,7 +44,6 @@ def compute_metrics(scores: Scores, examples, thresholds: Thresholds | None = No
     out["relevance_ap"] = float(average_precision_score(rel, scores.relevance)) if both else float("nan")
     out["relevance_roc_auc"] = float(roc_auc_score(rel, scores.relevance)) if both else float("nan")
     out["relevance_ece"] = ece(scores.relevance, rel)
-    out["ece_relevance"] = out["relevance_ece"]  # the key the promotion gate reads
     out["relevance_base_rate"] = float(rel.mean()) if len(rel) else float("nan")
     if exact.any():
         pred_cls = scores.relevance_class[exact].argmax(1)

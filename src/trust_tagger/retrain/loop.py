@@ -18,17 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
 from trust_tagger.config import Settings
 from trust_tagger.files import atomic_write_json, atomic_write_text
 from trust_tagger.retrain.dataset import Dataset, Example
 from trust_tagger.retrain.promotion import ECE, MACRO_F1, RELEVANCE_AP, GateDecision, GatePolicy, gate
-from trust_tagger.store.schema import DecisionRow
 from trust_tagger.store.store import Store
 
 LAST_DECISION_MARK = "retrain:last_decision_id"  # meta: the newest audit-log row the last retrain saw
-DECISIONS_FILE = "decisions.jsonl"
 StepRunner = Callable[..., Any]
 
 
@@ -69,12 +65,7 @@ def new_decisions(store: Store) -> tuple[int, int]:
     """(label-carrying decisions since the last retrain, newest decision id)."""
     from trust_tagger.review.decisions import LABEL_ACTIONS
 
-    last = int(store.get_meta(LAST_DECISION_MARK, "0"))
-    with store.session() as s:
-        newest = s.scalar(select(func.max(DecisionRow.id))) or 0
-        count = s.scalar(select(func.count(DecisionRow.id)).where(
-            DecisionRow.id > last, DecisionRow.action.in_(LABEL_ACTIONS))) or 0
-    return int(count), int(newest)
+    return store.decision_counts(int(store.get_meta(LAST_DECISION_MARK, "0")), LABEL_ACTIONS)
 
 
 def should_retrain(store: Store, settings: Settings) -> bool:
@@ -85,9 +76,9 @@ def should_retrain(store: Store, settings: Settings) -> bool:
 # -- steps ----------------------------------------------------------------------------------------
 def gather_labels(store: Store, settings: Settings) -> int:
     """Write every review decision so far to ``<labeled_dir>/decisions.jsonl``; returns how many."""
-    from trust_tagger.review.export import export_decisions
+    from trust_tagger.review.export import decisions_path, export_decisions
 
-    return export_decisions(store, settings.path(settings.labeled_dir) / DECISIONS_FILE)
+    return export_decisions(store, decisions_path(settings))
 
 
 def build(settings: Settings) -> Dataset:
@@ -126,7 +117,7 @@ def evaluate_current(settings: Settings, test: list[Example]) -> tuple[str, dict
     return str(model.version), compute_metrics(model.predict_proba(test), test, model.thresholds)
 
 
-def decide(settings: Settings, candidate: str, candidate_metrics: dict, current_metrics: dict | None,
+def promote_or_keep(settings: Settings, candidate: str, candidate_metrics: dict, current_metrics: dict | None,
            policy: GatePolicy | None = None) -> GateDecision:
     """Apply the gate, promote on success, and store the decision in the candidate's registry entry."""
     from trust_tagger.model import registry as registry
@@ -180,7 +171,7 @@ def retrain(settings: Settings, store: Store | None = None, *, base_model: str |
         if cand_metrics.get("n") != len(test):
             raise RuntimeError(f"candidate {trained.version} was scored on {cand_metrics.get('n')} test papers, "
                                f"the frozen split has {len(test)}: the labels changed during the retrain")
-        decision = run_step(decide, settings, trained.version, cand_metrics, cur[1] if cur else None, policy)
+        decision = run_step(promote_or_keep, settings, trained.version, cand_metrics, cur[1] if cur else None, policy)
         result = RetrainResult(decision.promote, previous, registry.current(settings), trained.version, decision,
                                cand_metrics, cur[1] if cur else None, data)
     store.set_meta(LAST_DECISION_MARK, str(newest))

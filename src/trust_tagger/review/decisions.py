@@ -17,12 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from trust_tagger.listfile.index import ListIndex, load_list_index
 from trust_tagger.review.queue import DECIDED_STATUSES, QUEUE_STATES, Conflict, ReviewError, get_paper
-from trust_tagger.store.schema import DecisionRow, ReviewItemRow
 from trust_tagger.store.store import Store
 
 ACTIONS = ("accept", "edit", "reject", "defer", "undo")
@@ -152,10 +150,7 @@ def decide(store: Store, key: str, action: str, reviewer: str, *, revision: int 
 
 
 def _conflict(store: Store, key: str, revision: int | None) -> Conflict:
-    with store.session() as s:
-        last = s.scalar(select(DecisionRow).where(DecisionRow.key == key)
-                        .order_by(DecisionRow.id.desc()).limit(1))
-        item = s.get(ReviewItemRow, key)
-        current = item.revision if item else revision
+    last, current = store.last_decision(key)
+    current = current if current is not None else revision
     return Conflict(key, current, last.reviewer if last else None, last.action if last else None,
                     last.created_at if last else None)

@@ -1,32 +1,28 @@
-"""TODO docstring (review.export, from review.py)."""
+"""Review decisions out of the store: the audit log as dicts, and the training labels file.
+
+The audit log is the truth; ``decisions.jsonl`` next to the annotations is derived from it and is
+what the dataset builder reads as the strongest label source.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
-from sqlalchemy import select
-
-from trust_tagger.files import atomic_write_text
+from trust_tagger.files import write_jsonl
 from trust_tagger.review.decisions import LABEL_ACTIONS
-from trust_tagger.store.schema import DecisionRow, PaperRow
 from trust_tagger.store.store import Store
 
 
 # -- audit log and training labels ------------------------------------------------------------------
 def audit_log(store: Store, key: str | None = None, limit: int | None = None) -> list[dict]:
     """Decisions newest first, as plain dicts (for pages and ``--list``)."""
-    with store.session() as s:
-        q = select(DecisionRow).order_by(DecisionRow.id.desc())
-        if key is not None:
-            q = q.where(DecisionRow.key == key)
-        if limit:
-            q = q.limit(limit)
-        return [{"id": d.id, "key": d.key, "action": d.action, "relevance": d.relevance,
-                 "categories": list(d.categories), "subcategories": list(d.subcategories),
-                 "reviewer": d.reviewer, "model_version": d.model_version, "predicted": dict(d.predicted),
-                 "decided_at": _iso(d.created_at)} for d in s.scalars(q)]
+    return [{"id": d.id, "key": d.key, "action": d.action, "relevance": d.relevance,
+             "categories": list(d.categories), "subcategories": list(d.subcategories),
+             "reviewer": d.reviewer, "model_version": d.model_version, "predicted": dict(d.predicted),
+             "decided_at": _iso(d.created_at)} for d in store.decisions(key, limit)]
+
+DECISIONS_FILE = "decisions.jsonl"
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -35,9 +31,7 @@ def _iso(moment: dt.datetime) -> str:
 
 def decision_records(store: Store) -> list[dict]:
     """One training label per paper: its latest label-carrying decision (defers say nothing about it)."""
-    with store.session() as s:
-        rows = s.execute(select(DecisionRow, PaperRow.arxiv_id).join(PaperRow, PaperRow.key == DecisionRow.key)
-                         .where(DecisionRow.action.in_(LABEL_ACTIONS)).order_by(DecisionRow.id)).all()
+    rows = store.label_decisions(LABEL_ACTIONS)
     latest: dict[str, dict] = {}
     for d, arxiv_id in rows:
         if not arxiv_id:
@@ -54,6 +48,9 @@ def decision_records(store: Store) -> list[dict]:
 
 def export_decisions(store: Store, path: Path | str) -> int:
     """Rewrite ``path`` (JSON lines) from the whole audit log, atomically: re-running is harmless."""
-    records = decision_records(store)
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n" for r in records))
-    return len(records)
+    return write_jsonl(path, decision_records(store))
+
+
+def decisions_path(settings) -> Path:
+    """Where review decisions are exported for the next training set."""
+    return settings.path(settings.labeled_dir) / DECISIONS_FILE

@@ -6,8 +6,6 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from trust_tagger.store.schema import PaperRow, PredictionRow, ReviewItemRow
 from trust_tagger.store.store import Store
 
@@ -165,33 +163,14 @@ def load_queue(store: Store, filters: QueueFilter | None = None, *, random_share
     """The open queue (pending, then deferred), filtered and in review order."""
     filters = filters or QueueFilter()
     states = QUEUE_STATES if filters.include_deferred else ("pending",)
-    with store.session() as s:
-        rows = s.execute(
-            select(ReviewItemRow, PaperRow, PredictionRow)
-            .join(PaperRow, PaperRow.key == ReviewItemRow.key)
-            .outerjoin(PredictionRow, PredictionRow.id == ReviewItemRow.prediction_id)
-            .where(ReviewItemRow.state.in_(states), PaperRow.status.not_in(DECIDED_STATUSES))).all()
-        papers = []
-        for item, paper, pred in rows:
-            if pred is None:  # queued without a prediction id: show the newest one
-                pred = s.scalar(select(PredictionRow).where(PredictionRow.key == paper.key)
-                                .order_by(PredictionRow.id.desc()).limit(1))
-            papers.append(_paper(paper, item, pred))
+    papers = [_paper(paper, item, pred) for item, paper, pred in store.queue_rows(states, DECIDED_STATUSES)]
     return order_queue([p for p in papers if filters.matches(p)], random_share, seed)
 
 
 def get_paper(store: Store, key: str) -> ReviewPaper | None:
     """One paper with its queue item (if any) and the prediction the reviewer is judging."""
-    with store.session() as s:
-        row = s.get(PaperRow, key)
-        if row is None:
-            return None
-        item = s.get(ReviewItemRow, key)
-        pred = s.get(PredictionRow, item.prediction_id) if item and item.prediction_id else None
-        if pred is None:
-            pred = s.scalar(select(PredictionRow).where(PredictionRow.key == key)
-                            .order_by(PredictionRow.id.desc()).limit(1))
-        return _paper(row, item, pred)
+    view = store.review_view(key)
+    return _paper(*view) if view else None
 
 
 def next_in_queue(store: Store, after: str, filters: QueueFilter | None = None) -> ReviewPaper | None:
@@ -203,14 +182,4 @@ def decided_papers(store: Store, status: str | None = None, by_model_only: bool 
                    limit: int = 200) -> list[ReviewPaper]:
     """Papers the model or a maintainer already decided, newest first: what a correction starts from."""
     statuses = [status] if status else list(DECIDED_STATUSES)
-    with store.session() as s:
-        q = select(PaperRow).where(PaperRow.status.in_(statuses))
-        if by_model_only:
-            q = q.where(PaperRow.decided_by.like("model:%"))
-        rows = list(s.scalars(q.order_by(PaperRow.updated_at.desc(), PaperRow.key).limit(limit)))
-        out = []
-        for row in rows:
-            pred = s.scalar(select(PredictionRow).where(PredictionRow.key == row.key)
-                            .order_by(PredictionRow.id.desc()).limit(1))
-            out.append(_paper(row, s.get(ReviewItemRow, row.key), pred))
-    return out
+    return [_paper(row, item, pred) for row, item, pred in store.decided_rows(statuses, by_model_only, limit)]

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trust_tagger import review
 from trust_tagger.config import Settings
+from trust_tagger.review.export import decisions_path
 from trust_tagger.review.queue import Conflict, QueueFilter, ReviewError
 from trust_tagger.store.store import Store
 
@@ -139,7 +140,7 @@ def create_app(source: Settings | Store, token: str | None = None, *, list_dir: 
         token = source.review_token if token is None else token
         list_dir = source.path(source.list_dir) if list_dir is None else list_dir
         if export_path is None:
-            export_path = source.path(source.labeled_dir) / "decisions.jsonl"
+            export_path = decisions_path(source)
     else:
         store = source
     token = token or ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from trust_tagger.ingest.records import Paper
@@ -141,8 +141,7 @@ class Store:
 
     def latest_prediction(self, key: str) -> PredictionRow | None:
         with self.session() as s:
-            return s.scalar(select(PredictionRow).where(PredictionRow.key == key)
-                            .order_by(PredictionRow.id.desc()).limit(1))
+            return _latest_prediction(s, key)
 
     def has_prediction(self, key: str, model_version: str, paper_version: int | None) -> bool:
         with self.session() as s:
@@ -223,6 +222,78 @@ class Store:
                 _apply_status(row, status, labels, relevance, decided_by)
             s.add(DecisionRow(key=key, **audit))
             return item.revision
+
+
+    # -- review reads (the queue, one paper, decided papers, the audit log) ---------------------
+    def queue_rows(self, states: tuple[str, ...], exclude_statuses: tuple[str, ...]
+                   ) -> list[tuple[ReviewItemRow, PaperRow, PredictionRow | None]]:
+        """Open review items with their paper and the prediction they were queued with (else the newest)."""
+        with self.session() as s:
+            rows = s.execute(
+                select(ReviewItemRow, PaperRow, PredictionRow)
+                .join(PaperRow, PaperRow.key == ReviewItemRow.key)
+                .outerjoin(PredictionRow, PredictionRow.id == ReviewItemRow.prediction_id)
+                .where(ReviewItemRow.state.in_(states), PaperRow.status.not_in(exclude_statuses))).all()
+            return [(item, paper, pred if pred is not None else _latest_prediction(s, paper.key))
+                    for item, paper, pred in rows]
+
+    def review_view(self, key: str) -> tuple[PaperRow, ReviewItemRow | None, PredictionRow | None] | None:
+        """One paper, its review item (if any) and the prediction a reviewer judges (queued, else newest)."""
+        with self.session() as s:
+            row = s.get(PaperRow, key)
+            if row is None:
+                return None
+            item = s.get(ReviewItemRow, key)
+            pred = s.get(PredictionRow, item.prediction_id) if item and item.prediction_id else None
+            return row, item, pred if pred is not None else _latest_prediction(s, key)
+
+    def decided_rows(self, statuses: list[str], by_model_only: bool = False, limit: int = 200
+                     ) -> list[tuple[PaperRow, ReviewItemRow | None, PredictionRow | None]]:
+        """Decided papers, most recently changed first, with their item and newest prediction."""
+        with self.session() as s:
+            q = select(PaperRow).where(PaperRow.status.in_(statuses))
+            if by_model_only:
+                q = q.where(PaperRow.decided_by.like("model:%"))
+            rows = list(s.scalars(q.order_by(PaperRow.updated_at.desc(), PaperRow.key).limit(limit)))
+            return [(row, s.get(ReviewItemRow, row.key), _latest_prediction(s, row.key)) for row in rows]
+
+    def last_decision(self, key: str) -> tuple[DecisionRow | None, int | None]:
+        """(the newest audit row of a paper, its review item's current revision)."""
+        with self.session() as s:
+            last = s.scalar(select(DecisionRow).where(DecisionRow.key == key)
+                            .order_by(DecisionRow.id.desc()).limit(1))
+            item = s.get(ReviewItemRow, key)
+            return last, (item.revision if item else None)
+
+    def decisions(self, key: str | None = None, limit: int | None = None) -> list[DecisionRow]:
+        """Audit rows, newest first."""
+        with self.session() as s:
+            q = select(DecisionRow).order_by(DecisionRow.id.desc())
+            if key is not None:
+                q = q.where(DecisionRow.key == key)
+            if limit:
+                q = q.limit(limit)
+            return list(s.scalars(q))
+
+    def label_decisions(self, actions: tuple[str, ...]) -> list[tuple[DecisionRow, str | None]]:
+        """(audit row, the paper's arXiv id) of the given actions, oldest first: the training labels."""
+        with self.session() as s:
+            return [tuple(r) for r in s.execute(
+                select(DecisionRow, PaperRow.arxiv_id).join(PaperRow, PaperRow.key == DecisionRow.key)
+                .where(DecisionRow.action.in_(actions)).order_by(DecisionRow.id)).all()]
+
+    def decision_counts(self, after_id: int, actions: tuple[str, ...]) -> tuple[int, int]:
+        """(decisions of ``actions`` with id > after_id, the newest decision id overall)."""
+        with self.session() as s:
+            newest = s.scalar(select(func.max(DecisionRow.id))) or 0
+            count = s.scalar(select(func.count(DecisionRow.id)).where(
+                DecisionRow.id > after_id, DecisionRow.action.in_(actions))) or 0
+        return int(count), int(newest)
+
+
+def _latest_prediction(s: Session, key: str) -> PredictionRow | None:
+    """The newest prediction of a paper: the one query every reader of predictions shares."""
+    return s.scalar(select(PredictionRow).where(PredictionRow.key == key).order_by(PredictionRow.id.desc()).limit(1))
 
 
 def _apply_status(row: PaperRow, status: str, labels: list[str] | None, relevance: int | None,
