@@ -52,35 +52,16 @@ class Calibrated:
         self.model = model
 
     def fit(self, train, val):
-        from trust_tagger.model.calibration import fit_calibration, logit
-        from trust_tagger.model.heads import label_matrix
-        from trust_tagger.routing import Thresholds, choose_label_thresholds, choose_relevance_thresholds
-        from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
+        from trust_tagger.model.heads import calibrate, raw_from_scores
 
         self.model.fit(train)
-        s = self.model.predict_proba(val)
-        rel, cls, exact, cats, subs = label_matrix(val)
-        pos = rel > 0
-        self.cal = fit_calibration(logit(s.relevance), rel, logit(s.categories[pos]), cats[pos],
-                                   logit(s.subcategories[pos]), subs[pos])
-        c = self._cal(s)
-        acc, rej, info = choose_relevance_thresholds(c.relevance, rel)
-        self.thresholds = Thresholds(accept=acc, reject=rej,
-                                     categories=choose_label_thresholds(c.categories[pos], cats[pos], CATEGORIES),
-                                     subcategories=choose_label_thresholds(c.subcategories[pos], subs[pos], SUBCATEGORIES),
-                                     validation=info)
+        self.cal, self.thresholds = calibrate(raw_from_scores(self.model.predict_proba(val)), val)
         return self
 
-    def _cal(self, s):
-        from trust_tagger.model.calibration import logit
-        from trust_tagger.model.contracts import Scores
-
-        p = self.cal.relevance(logit(s.relevance))
-        return Scores(p, s.relevance_class, self.cal.categories(logit(s.categories)),
-                      self.cal.subcategories(logit(s.subcategories)))
-
     def predict_proba(self, records, progress=None):
-        return self._cal(self.model.predict_proba(records))
+        from trust_tagger.model.heads import calibrated_scores, raw_from_scores
+
+        return calibrated_scores(self.cal, raw_from_scores(self.model.predict_proba(records)))
 
 
 def run_one(name: str, model_dir: str | None, out_json: str, feed_sample: int) -> None:

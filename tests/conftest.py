@@ -46,3 +46,14 @@ def index(list_copy):
 def model_root(tmp_path_factory):
     """Where the tiny test model is trained once per session (see _tiny_model.py)."""
     return str(tmp_path_factory.getbasetemp() / "tiny")
+
+
+# The quick loop is `pytest -m "not slow"`: training the tiny model, Prefect's server and the browser
+# are what take the suite's time, so every test that needs one of them is marked slow here.
+SLOW_FIXTURES = {"model_root", "prefect_harness"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)

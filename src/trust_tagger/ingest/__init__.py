@@ -1,1 +1,2 @@
-"""TODO ingest."""
+"""Where papers come from: the arXiv export API client, the bundled snapshot, and the one record
+validator both go through."""

@@ -1,4 +1,5 @@
-"""TODO docstring (listfile.index, from review.py)."""
+"""The list as the review screens need it: its taxonomy (which labels are valid) and a
+near-duplicate lookup (same paper under another link form, or a similar title)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring (model.config, from model.py)."""
+"""Hyperparameters of the tagger, apart from the model and the training loop (as setfit keeps its
+``TrainingArguments``): one dataclass, stored in ``tagger.json`` so a saved model says how it was made."""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
-"""TODO docstring (model.contracts, from baselines.py)."""
+"""The shared contracts of every classifier: :class:`Scores` (calibrated probabilities per head),
+:class:`RawScores` (blended logits before calibration) and the :class:`Tagger` protocol that the
+fine-tuned tagger and the baselines implement (sklearn-style ``fit`` / ``predict_proba``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -31,3 +34,19 @@ class RawScores:
     relevance_class: np.ndarray
     categories: np.ndarray
     subcategories: np.ndarray
+
+
+@runtime_checkable
+class Tagger(Protocol):
+    """What the nightly, evaluation, the benchmark and the registry need of a classifier.
+
+    ``fit(train, validation)`` learns (validation picks epochs, blend, calibration and thresholds);
+    ``predict_proba(records)`` returns calibrated :class:`Scores`; ``thresholds`` are the routing
+    thresholds chosen with the model; ``version`` is set by the registry when it loads one.
+    """
+
+    thresholds: Any
+
+    def fit(self, train, validation) -> "Tagger": ...
+
+    def predict_proba(self, records, progress=None) -> Scores: ...

@@ -1,10 +1,18 @@
-"""TODO docstring (model.heads, from baselines.py)."""
+"""Linear heads on fixed features, and the one calibration + threshold path every model goes through.
+
+``FeatureLR`` (one logistic regression per head) is the linear probe the fine-tuned heads start from
+and the body of both linear baselines. :func:`calibrate` fits Platt/temperature calibration and the
+routing thresholds on validation for the tagger *and* for the baselines in the benchmark, so the
+benchmark's routing figures come from exactly the procedure that ships.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from trust_tagger.model.contracts import Scores
+from trust_tagger.model.calibration import Calibration, fit_calibration, logit
+from trust_tagger.model.contracts import RawScores, Scores
+from trust_tagger.routing import DEFAULT_FEED_PRIOR, Thresholds, choose_label_thresholds, choose_relevance_thresholds
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
 
@@ -68,3 +76,36 @@ class FeatureLR:
         cats = np.column_stack([m.predict_proba(X)[:, 1] for m in self.cats_])
         subs = np.column_stack([m.predict_proba(X)[:, 1] for m in self.subs_])
         return Scores(rel, cls, cats, subs)
+
+
+def raw_from_scores(s: Scores) -> RawScores:
+    """Logits of a probability model's outputs, so a baseline can be calibrated like the tagger."""
+    return RawScores(logit(s.relevance), np.log(np.clip(s.relevance_class, 1e-6, 1.0)), logit(s.categories),
+                     logit(s.subcategories))
+
+
+def calibrated_scores(cal: Calibration, raw: RawScores) -> Scores:
+    """Calibrated probabilities; the 0/1/2 class is kept consistent with P(rel>=1): P(1) and P(2) split
+    p by the class head's 1-vs-2 odds."""
+    p = cal.relevance(raw.relevance)
+    q = cal.relevance_class(raw.relevance_class[:, 1:])
+    cls = np.column_stack([1 - p, p * q[:, 0], p * q[:, 1]])
+    return Scores(p, cls, cal.categories(raw.categories), cal.subcategories(raw.subcategories))
+
+
+def calibrate(raw: RawScores, validation, precision_target: float = 0.95, npv_target: float = 0.99,
+              feed_prior: float = DEFAULT_FEED_PRIOR) -> tuple[Calibration, Thresholds]:
+    """Calibration and routing thresholds fitted on validation logits (``raw``) and labels."""
+    rel, cls, exact, cats, subs = label_matrix(validation)
+    pos = rel > 0
+    ex = exact & pos
+    cal = fit_calibration(raw.relevance, rel, raw.categories[pos], cats[pos], raw.subcategories[pos], subs[pos],
+                          raw.relevance_class[ex][:, 1:], cls[ex] - 1)
+    s = calibrated_scores(cal, raw)
+    acc, rej, info = choose_relevance_thresholds(s.relevance, rel, precision_target, npv_target, feed_prior)
+    thresholds = Thresholds(
+        accept=acc, reject=rej,
+        categories=choose_label_thresholds(s.categories[pos], cats[pos], CATEGORIES),
+        subcategories=choose_label_thresholds(s.subcategories[pos], subs[pos], SUBCATEGORIES),
+        precision_target=precision_target, npv_target=npv_target, feed_prior=feed_prior, validation=info)
+    return cal, thresholds

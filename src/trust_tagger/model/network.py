@@ -1,4 +1,5 @@
-"""TODO docstring (model.network, from model.py)."""
+"""The network: the sentence encoder plus one linear output layer over its normalised mean-pooled
+embedding, and the layout of that layer's outputs (relevance | class 0,1,2 | categories | subcategories)."""
 
 from __future__ import annotations
 

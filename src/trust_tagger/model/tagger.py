@@ -25,15 +25,14 @@ from typing import Callable
 import numpy as np
 
 from trust_tagger.model.baselines import FrozenEmbeddingLR, TfidfLR
-from trust_tagger.model.calibration import Calibration, fit_calibration, logit
+from trust_tagger.model.calibration import Calibration, logit
 from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores, Scores
 from trust_tagger.model.encoder import collate, length_sorted_batches, mentions_audio, record_text, tokenize
 from trust_tagger.model.finetune import _mean_ap, _null, _rel_ap, _seed_all, _stage, fine_tune
-from trust_tagger.model.heads import FeatureLR, label_matrix
+from trust_tagger.model.heads import FeatureLR, calibrate, calibrated_scores, label_matrix
 from trust_tagger.model.network import N_CAT, N_SUB, SL_CAT, SL_CLS, SL_SUB, _torch, build_net
-from trust_tagger.routing import Thresholds, choose_label_thresholds, choose_relevance_thresholds
-from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
+from trust_tagger.routing import Thresholds
 
 
 class TrustTagger:
@@ -195,30 +194,12 @@ class TrustTagger:
         )
 
     def _calibrate(self, raw: RawScores, validation) -> None:
-        rel, cls, exact, cats, subs = label_matrix(validation)
-        pos = rel > 0
-        ex = exact & pos
-        cls_z = raw.relevance_class[ex][:, 1:]
-        self.calibration = fit_calibration(raw.relevance, rel, raw.categories[pos], cats[pos],
-                                           raw.subcategories[pos], subs[pos], cls_z, cls[ex] - 1)
-        s = self._scores_from_raw(raw)
         cfg = self.config
-        acc, rej, info = choose_relevance_thresholds(s.relevance, rel, cfg.precision_target, cfg.npv_target,
-                                                     cfg.feed_prior)
-        self.thresholds = Thresholds(
-            accept=acc, reject=rej,
-            categories=choose_label_thresholds(s.categories[pos], cats[pos], CATEGORIES),
-            subcategories=choose_label_thresholds(s.subcategories[pos], subs[pos], SUBCATEGORIES),
-            precision_target=cfg.precision_target, npv_target=cfg.npv_target, feed_prior=cfg.feed_prior,
-            validation=info)
+        self.calibration, self.thresholds = calibrate(raw, validation, cfg.precision_target, cfg.npv_target,
+                                                      cfg.feed_prior)
 
     def _scores_from_raw(self, raw: RawScores) -> Scores:
-        cal = self.calibration
-        p = cal.relevance(raw.relevance)
-        # Class 0/1/2 consistent with P(rel>=1): P(1), P(2) split p by the class head's 1-vs-2 odds.
-        q = cal.relevance_class(raw.relevance_class[:, 1:])
-        cls = np.column_stack([1 - p, p * q[:, 0], p * q[:, 1]])
-        return Scores(p, cls, cal.categories(raw.categories), cal.subcategories(raw.subcategories))
+        return calibrated_scores(self.calibration, raw)
 
     # ---------------------------------------------------------------- prediction
     def raw_scores(self, records, progress=None) -> RawScores:

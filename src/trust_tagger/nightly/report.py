@@ -1,4 +1,5 @@
-"""TODO docstring (nightly.report, from pipeline.py)."""
+"""What a nightly run says afterwards: ``report.json`` (the machine contract), ``report.md`` and the
+digest of the window's accepted and queued papers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO docstring (review.queue, from review.py)."""
+"""The review queue: which papers wait, in which order, and what a reviewer sees of each.
+
+Order is closeness to a routing threshold weighted by predicted relevance (``routing.review_priority``),
+with a stable ~10 % random share so papers the model is wrongly sure about still reach a human.
+"""
 
 from __future__ import annotations
 

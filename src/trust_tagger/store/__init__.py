@@ -1,1 +1,1 @@
-"""TODO store."""
+"""The store: schema (``schema``) and :class:`~trust_tagger.store.store.Store`, the only owner of SQL."""

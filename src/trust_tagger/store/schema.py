@@ -1,4 +1,5 @@
-"""TODO docstring (store.schema, from store.py)."""
+"""The store's tables. Every row is keyed on the canonical paper key (``ids.paper_key``), so replaying
+a window can never duplicate a paper; predictions, review items and decisions hang off that key."""
 
 from __future__ import annotations
 

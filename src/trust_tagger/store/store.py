@@ -176,6 +176,13 @@ class Store:
             row = s.get(RunRow, run_id)
             row.status, row.counts, row.finished_at = status, counts, utcnow()
 
+    def runs(self, limit: int | None = None) -> list[RunRow]:
+        """Runs, oldest first (the last ``limit`` when given)."""
+        with self.session() as s:
+            q = select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc())
+            rows = list(s.scalars(q.limit(limit) if limit else q))
+        return rows[::-1]
+
     def get_meta(self, name: str, default: str | None = None) -> str | None:
         with self.session() as s:
             row = s.get(MetaRow, name)

@@ -1,14 +1,13 @@
 """The label audit on the real snapshot: planted wrong labels are flagged, and so are the real list errors."""
 
 import json
-from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from trust_tagger.retrain.dataset import build_dataset, load_pool
 from trust_tagger.retrain.label_audit import audit_labels, queue_suspects, same_title
 
-ROOT = Path(__file__).resolve().parents[1]
 LIST_DIR = ROOT / "data" / "awesome-list"
 PLANTED = {
     "2505.13541": {"relevance": 0, "categories": [], "subcategories": []},  # an audio-LLM jailbreak paper

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from review_fixtures import key, seed
 from trust_tagger.config import Settings
 from trust_tagger.listfile.parse import parse_list
 from trust_tagger.store.store import Store
 
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "browser-token"
 
 pytestmark = [

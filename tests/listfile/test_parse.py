@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from trust_tagger.listfile.parse import (
     file_style,
     line_body,
@@ -18,7 +19,6 @@ from trust_tagger.listfile.parse import (
     target_file,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 LIST_2026_01 = ROOT / "data" / "awesome-list"  # the product merges into this copy: no exact counts on it
 LIST_2026_06 = ROOT / "tests" / "fixtures" / "awesome-list-2026-06-10"
 BOTH = pytest.mark.parametrize("list_dir", [LIST_2026_01, LIST_2026_06], ids=["2026-01", "2026-06"])

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from trust_tagger.listfile.merge import MergeItem, clean_title, format_line, insert_entry, merge_papers
 from trust_tagger.listfile.parse import file_style, load_taxonomy, parse_line, parse_list, split_lines, year_headings
 
-ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {
     "2026-01": ROOT / "data" / "awesome-list",
     "2026-06": ROOT / "tests" / "fixtures" / "awesome-list-2026-06-10",

@@ -9,12 +9,13 @@ rollback brings v1 back, which is what the nightly flow's loader then classifies
 
 import json
 import random
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
+from _tiny_model import tiny_base_model, tiny_config  # noqa: E402
+from conftest import ROOT
 from trust_tagger import review
 from trust_tagger.config import Settings
 from trust_tagger.ingest.records import paper_from_dict
@@ -24,10 +25,6 @@ from trust_tagger.retrain.loop import new_decisions, retrain, should_retrain
 from trust_tagger.store.store import Store
 from trust_tagger.taxonomy import CATEGORIES
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _tiny_model import tiny_base_model, tiny_config  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 KEEP_TRAIN_SHARE = 0.1  # share of train-split annotations v1 sees; the rest arrives as review decisions
 
 
