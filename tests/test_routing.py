@@ -1,12 +1,15 @@
 """Thresholds, decisions and calibration on synthetic scores (no model needed)."""
 
 import numpy as np
+import pytest
 
 from trust_tagger.model.calibration import ece, fit_calibration, fit_platt, logit, sigmoid
 from trust_tagger.routing import (
     Thresholds,
+    choose_core_thresholds,
     choose_label_thresholds,
     choose_relevance_thresholds,
+    is_adjacent,
     prior_weight,
     route,
     weighted_rates,
@@ -71,3 +74,40 @@ def test_label_thresholds_and_calibration():
     assert ece(sigmoid(a * z + b), y) < ece(sigmoid(z), y)
     cal = fit_calibration(z, y, z[:, None], y[:, None], z[:, None], y[:, None])
     assert cal.ece_after["relevance"] < cal.ece_before["relevance"]
+
+
+# -- the core policy ---------------------------------------------------------------------------------
+def test_core_thresholds_meet_precision_and_miss_no_core_paper():
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(30, bool), np.zeros(470, bool)]
+    p = np.r_[rng.uniform(0.3, 1.0, 30), rng.uniform(0.0, 0.6, 470)]
+    acc, rej, info = choose_core_thresholds(p, y, precision=0.9, max_missed=0.01)
+    assert y[p >= acc].mean() >= 0.9 and info["precision"] >= 0.9
+    assert not (y & (p <= rej)).any() and rej < p[y].min()  # 1 % of 30 core papers is none
+    assert 0 < info["auto_share"] < 1
+
+
+def test_core_thresholds_without_core_papers_decide_nothing():
+    acc, rej, info = choose_core_thresholds(np.array([0.1, 0.9]), np.array([False, False]))
+    assert acc > 1 and rej < 0 and info["auto_share"] == 0.0
+
+
+def test_route_under_core_policy_uses_the_core_score_and_flags_adjacent_papers():
+    th = Thresholds(accept=0.9, reject=0.1, core_accept=0.7, core_reject=0.2,
+                    subcategories={"safety/deepfake": 0.5})
+    adjacent = {"relevance": 0.97, "core": 0.05, "subcategories": {"safety/deepfake": 0.9}}
+    core = {"relevance": 0.97, "core": 0.9, "subcategories": {"safety/deepfake": 0.9}}
+    assert route(adjacent, th, "relevant") == "accept"  # today's behaviour stays available
+    assert route(adjacent, th, "core") == "reject"
+    assert route(core, th, "core") == "accept"
+    assert route({**core, "core": 0.5}, th, "core") == "review"
+    assert is_adjacent({**adjacent, "policy": "core", "decision": "reject"})
+    assert not is_adjacent({**adjacent, "relevance": 0.2, "policy": "core", "decision": "reject"})
+    assert not is_adjacent({**adjacent, "policy": "relevant", "decision": "reject"})
+
+
+def test_a_model_without_core_thresholds_refuses_the_core_policy_clearly():
+    with pytest.raises(ValueError, match="merge_policy"):
+        route({"relevance": 0.5, "core": 0.5}, Thresholds(), "core")
+    with pytest.raises(ValueError, match="unknown merge_policy"):
+        route({"relevance": 0.5, "core": 0.5}, Thresholds(), "everything")

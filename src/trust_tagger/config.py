@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 
+class ConfigError(ValueError):
+    """A setting that cannot be used (unknown name, bad value); the CLI prints it as one line."""
+
+
 def project_root() -> Path:
     """The checkout the package runs from (editable install), else the current directory."""
     env = os.environ.get("TRUST_TAGGER_HOME")
@@ -50,6 +54,9 @@ class Settings:
     arxiv_max_retries: int = 5
     window_overlap_days: int = 3  # arXiv lists papers a day or two after submission
     base_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    # Which papers are merged on their own: "core" (relevance 2, a trust property of an audio LLM or
+    # foundation model: what the maintainers list) or "relevant" (every relevance >= 1 paper).
+    merge_policy: str = "core"
     # Format of new entries written into an empty or new list file ("dated" or "year_sections").
     default_entry_format: str = "dated"
     review_token: str = ""  # empty: the review web page is read-only
@@ -96,7 +103,7 @@ def load_settings(**overrides: Any) -> Settings:
             data = tomllib.load(fh)
         for key, value in data.items():
             if key not in names:
-                raise ValueError(f"{cfg_file}: unknown setting {key!r}; known: {sorted(names)}")
+                raise ConfigError(f"{cfg_file}: unknown setting {key!r}; known: {sorted(names)}")
             values[key] = _coerce(key, value)
     for name in names:
         env = os.environ.get(f"TRUST_TAGGER_{name.upper()}")
@@ -105,4 +112,7 @@ def load_settings(**overrides: Any) -> Settings:
     for key, value in overrides.items():
         if value is not None:
             values[key] = _coerce(key, value)
-    return Settings(root=root, **values)
+    settings = Settings(root=root, **values)
+    if settings.merge_policy not in ("core", "relevant"):
+        raise ConfigError(f"merge_policy must be 'core' or 'relevant', got {settings.merge_policy!r}")
+    return settings

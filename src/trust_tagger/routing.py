@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 ACCEPT, REVIEW, REJECT = "accept", "review", "reject"
+POLICIES = ("core", "relevant")  # merge only core papers (relevance 2, the list's taste), or every relevant one
 DEFAULT_FEED_PRIOR = 0.175
 
 
@@ -92,6 +93,47 @@ def choose_relevance_thresholds(p: np.ndarray, y: np.ndarray, precision: float =
     return accept_t, reject_t, info
 
 
+def choose_core_thresholds(p: np.ndarray, y: np.ndarray, precision: float = 0.90, max_missed: float = 0.01,
+                           min_accept: float = 0.5, max_reject: float = 0.5, min_region: int = 5
+                           ) -> tuple[float, float, dict]:
+    """(accept_t, reject_t, info) on P(core) for the ``core`` policy, on natural-prior validation.
+
+    Chosen where the maintainers' taste is measured: the dense temporal validation month (every feed
+    paper labeled), so no prior reweighting. accept_t: the lowest cut whose accept region has
+    precision >= ``precision`` (a false merge is a line a maintainer must delete); reject_t: the
+    highest cut that auto-rejects at most ``max_missed`` of the core papers (a missed core paper is a
+    paper the list never gets). With ~30 core papers a month, 1 % means none: the reject cut stays
+    below the lowest-scored core paper of validation. Without a core paper in validation nothing is
+    auto-decided (every paper goes to review): no evidence, no automatic merge.
+    """
+    p = np.asarray(p, dtype=float)
+    y = np.asarray(y).astype(bool)
+    if not y.any():
+        return 1.0 + 1e-9, -1e-9, {"n": int(len(y)), "n_core": 0, "auto_share": 0.0}
+    cands = np.unique(p)
+    accept_t = 1.0 + 1e-9
+    for t in sorted(cands, reverse=True):
+        if t < min_accept:
+            break
+        sel = p >= t
+        if sel.sum() >= min_region and y[sel].mean() >= precision:
+            accept_t = float(t)
+    allowed = int(np.floor(max_missed * y.sum()))
+    reject_t = -1e-9
+    for t in sorted(cands):
+        if t > max_reject or (y & (p <= t)).sum() > allowed:
+            break
+        reject_t = float(t)
+    if reject_t >= accept_t:
+        reject_t = accept_t - 1e-6
+    acc, rej = p >= accept_t, p <= reject_t
+    info = {"n": int(len(y)), "n_core": int(y.sum()),
+            "precision": float(y[acc].mean()) if acc.any() else float("nan"),
+            "core_missed": float((y & rej).sum() / y.sum()), "accept_share": float(acc.mean()),
+            "reject_share": float(rej.mean()), "auto_share": float((acc | rej).mean())}
+    return accept_t, reject_t, info
+
+
 def choose_label_thresholds(P: np.ndarray, Y: np.ndarray, names, lo: float = 0.2, hi: float = 0.8) -> dict[str, float]:
     """Per label, the F1-best threshold on validation (relevant papers), clipped to [lo, hi]; 0.5 when
     the label has no validation positives. Clipping keeps a 4-positive label from an absurd cut."""
@@ -124,6 +166,19 @@ class Thresholds:
     npv_target: float = 0.99
     feed_prior: float = DEFAULT_FEED_PRIOR
     validation: dict = field(default_factory=dict)  # what the choice achieved on validation
+    # The core policy's cut on P(relevance = 2); None in models trained before the core score existed.
+    core_accept: float | None = None
+    core_reject: float | None = None
+    core_validation: dict = field(default_factory=dict)
+
+    def pair(self, policy: str = "relevant") -> tuple[float, float]:
+        """(reject, accept) cut of the score the policy routes on."""
+        if policy == "core":
+            if self.core_accept is None or self.core_reject is None:
+                raise ValueError("this model has no core thresholds (trained before merge_policy=core existed); "
+                                 "retrain it or set merge_policy = \"relevant\"")
+            return self.core_reject, self.core_accept
+        return self.reject, self.accept
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -138,18 +193,33 @@ def filed_subcategories(pred: Mapping, thresholds: Thresholds) -> list[str]:
     return sorted(s for s, p in subs.items() if p >= thresholds.subcategories.get(s, 0.5))
 
 
-def route(pred: Mapping, thresholds: Thresholds | None = None) -> str:
+def policy_score(pred: Mapping, policy: str = "relevant") -> float:
+    """The probability a policy routes on: P(relevance = 2) under ``core``, P(relevance >= 1) else."""
+    if policy not in POLICIES:
+        raise ValueError(f"unknown merge_policy {policy!r}; use one of {', '.join(POLICIES)}")
+    return float(pred["core"] if policy == "core" else pred["relevance"])
+
+
+def route(pred: Mapping, thresholds: Thresholds | None = None, policy: str = "relevant") -> str:
     """"accept" | "review" | "reject" for one prediction dict (the classify output contract).
 
-    Accept needs relevance >= accept threshold *and* a subcategory to file the paper under.
+    Accept needs the policy's score >= its accept threshold *and* a subcategory to file the paper
+    under. Under ``core`` a relevant paper that is confidently not core is rejected from the merge
+    (it is "adjacent": the digest and the review page list it, see :func:`is_adjacent`).
     """
     th = thresholds or Thresholds()
-    p = float(pred["relevance"])
-    if p <= th.reject:
+    lo, hi = th.pair(policy)
+    p = policy_score(pred, policy)
+    if p <= lo:
         return REJECT
-    if p >= th.accept and filed_subcategories(pred, th):
+    if p >= hi and filed_subcategories(pred, th):
         return ACCEPT
     return REVIEW
+
+
+def is_adjacent(pred: Mapping) -> bool:
+    """Relevant but not core: what ``core`` leaves out of the list on purpose (maintainers may promote it)."""
+    return pred.get("policy") == "core" and pred.get("decision") == REJECT and float(pred.get("relevance", 0)) >= 0.5
 
 
 # -- priority -------------------------------------------------------------------------------------
@@ -167,18 +237,18 @@ def threshold_pair(thresholds: Any) -> tuple[float, float]:
     return (lo, hi) if lo <= hi else (hi, lo)
 
 
-def review_priority(prediction: Mapping[str, Any], thresholds: Any) -> float:
-    """Queue priority in [0, 1]: closeness to a routing threshold, weighted by predicted relevance.
+def review_priority(prediction: Mapping[str, Any], thresholds: Any, policy: str = "relevant") -> float:
+    """Queue priority in [0, 1]: closeness to a routing threshold, weighted by the policy's score.
 
     Near a threshold the automatic decision almost went the other way, so that is where a human label
     changes an outcome and teaches the next model most. Weighting by relevance spends a maintainer's few
     minutes on papers likely to end up on the list first: a borderline-accept paper comes before a
     coin-flip, which comes before a borderline-reject (the random share in :func:`order_queue` keeps
-    the low end from starving). ``thresholds``: (reject, accept), a mapping with ``reject``/``accept``
-    keys, or an object with those (or ``*_threshold``) attributes.
+    the low end from starving). ``thresholds``: a model's :class:`Thresholds` (read for ``policy``),
+    or (reject, accept), a mapping with ``reject``/``accept`` keys, or an object with those attributes.
     """
-    lo, hi = threshold_pair(thresholds)
-    p = min(max(float(prediction.get("relevance", 0.0)), 0.0), 1.0)
+    lo, hi = thresholds.pair(policy) if isinstance(thresholds, Thresholds) else threshold_pair(thresholds)
+    p = min(max(policy_score({"relevance": 0.0, "core": 0.0, **prediction}, policy), 0.0), 1.0)
     distance = min(abs(p - lo), abs(p - hi))
     scale = max(hi - lo, 1e-6) / 2  # a mid-band paper keeps e^-1 of a borderline one's closeness
     return round(math.exp(-distance / scale) * p, 6)

@@ -135,3 +135,39 @@ def test_maintainer_correction_after_merge_fixes_the_list(store, settings):
 
     again = pipeline.merge_accepted(store, settings)
     assert not again.added and not again.removed and not again.changed_files
+
+
+def core_policy_classify(records):
+    """The keyword double under merge_policy=core: deepfake detectors are relevant, not core."""
+    from trust_tagger.routing import Thresholds, route
+
+    th = Thresholds(core_accept=0.8, core_reject=0.2, subcategories={"safety/jailbreak": 0.5,
+                                                                     "safety/deepfake": 0.5})
+    out = []
+    for pred in keyword_classify(records):
+        jail = pred["relevance"] > 0.9
+        spoof = pred["relevance"] == 0.5
+        pred = {**pred, "relevance": 0.95 if spoof else pred["relevance"], "core": 0.9 if jail else 0.05,
+                "policy": "core"}
+        pred["decision"] = route(pred, th, "core")
+        out.append(pred)
+    return out
+
+
+def test_core_policy_leaves_adjacent_papers_off_the_list_and_reports_them(store, settings):
+    from trust_tagger.nightly.report import finish_report, run_counts
+
+    items = list(records_for("snapshot", settings, *WINDOW))
+    fetched = pipeline.ingest(store, items, "snapshot", parse_list(settings.list_dir).keys())
+    routed = pipeline.classify_and_route(store, fetched.keys, core_policy_classify, "kw-core", lambda p: p["core"])
+    merged = pipeline.merge_accepted(store, settings)
+    spoof = [r for r in store.papers(keys=fetched.keys) if "spoof" in (r.title + r.abstract).lower()
+             or "deepfake" in (r.title + r.abstract).lower()]
+    assert spoof and routed.adjacent == len(spoof) and routed.accepted >= 1
+    assert not any("deepfake.md" in f for f, _ in merged.added)  # adjacent papers are not merged
+    counts = run_counts(fetched, routed, merged, "snapshot", *WINDOW, 1.0)
+    report = finish_report(store, settings, "test-run", counts, fetched.keys)
+    assert counts["adjacent"] == len(spoof)
+    assert f"Adjacent papers left out by merge_policy=core ({len(spoof)})" in report["markdown"]
+    digest = (settings.path(settings.reports_dir) / "test-run" / "digest.md").read_text()
+    assert f"## Adjacent ({len(spoof)})" in digest and spoof[0].title[:30] in digest

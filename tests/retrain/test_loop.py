@@ -25,6 +25,8 @@ from trust_tagger.retrain.loop import new_decisions, retrain, should_retrain
 from trust_tagger.store.store import Store
 from trust_tagger.taxonomy import CATEGORIES
 
+pytestmark = pytest.mark.slow  # trains several tiny models
+
 KEEP_TRAIN_SHARE = 0.1  # share of train-split annotations v1 sees; the rest arrives as review decisions
 
 

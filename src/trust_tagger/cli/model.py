@@ -106,7 +106,8 @@ def register(app: typer.Typer) -> None:
 
         settings = load_settings()
         tagger = _load_model(model, settings)
-        report = classify_file(tagger, input, output, progress_factory=lambda n: _progress("classifying", n))
+        report = classify_file(tagger, input, output, progress_factory=lambda n: _progress("classifying", n),
+                               policy=settings.merge_policy)
         for s in report.skipped:
             err.print(f"[yellow]skipped {s.where}:[/yellow] {s.reason}", highlight=False)
         console.print(f"classified {report.classified} papers ({report.papers_per_second:.1f}/s), "

@@ -46,6 +46,10 @@ def register(app: typer.Typer) -> None:
             console.print(f"[green]+[/green] {file}: {line.rstrip()}", highlight=False, soft_wrap=True)
         shown = {k: v for k, v in counts.items() if k not in ("merged_lines", "malformed_reasons")}
         console.print_json(json.dumps(shown))
+        if counts.get("adjacent"):
+            console.print(f"{counts['adjacent']} adjacent papers (relevant, not core) were left off the list by "
+                          f"merge_policy=core: see {Path(result['dir']) / 'digest.md'} or the review page's "
+                          f"adjacent view (trust-tagger serve-review)", highlight=False)
         console.print(f"report: {Path(result['dir']) / 'report.json'}")
 
     @app.command()

@@ -14,16 +14,22 @@ import numpy as np
 class Scores:
     """Per-paper probabilities; categories and subcategories are conditional on relevance."""
 
-    relevance: np.ndarray  # (n,)
+    relevance: np.ndarray  # (n,) P(relevance >= 1)
     relevance_class: np.ndarray  # (n, 3)
     categories: np.ndarray  # (n, len(CATEGORIES))
     subcategories: np.ndarray  # (n, len(SUBCATEGORIES))
+    core: np.ndarray | None = None  # (n,) calibrated P(relevance = 2); default: the class head's P(2)
+
+    def __post_init__(self) -> None:
+        if self.core is None:
+            self.core = np.asarray(self.relevance_class)[:, 2] if len(self.relevance_class) else np.zeros(0)
 
     def __len__(self) -> int:
         return len(self.relevance)
 
     def take(self, idx) -> "Scores":
-        return Scores(self.relevance[idx], self.relevance_class[idx], self.categories[idx], self.subcategories[idx])
+        return Scores(self.relevance[idx], self.relevance_class[idx], self.categories[idx], self.subcategories[idx],
+                      self.core[idx])
 
 
 @dataclass

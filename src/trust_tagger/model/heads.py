@@ -12,7 +12,13 @@ import numpy as np
 
 from trust_tagger.model.calibration import Calibration, fit_calibration, logit
 from trust_tagger.model.contracts import RawScores, Scores
-from trust_tagger.routing import DEFAULT_FEED_PRIOR, Thresholds, choose_label_thresholds, choose_relevance_thresholds
+from trust_tagger.routing import (
+    DEFAULT_FEED_PRIOR,
+    Thresholds,
+    choose_core_thresholds,
+    choose_label_thresholds,
+    choose_relevance_thresholds,
+)
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
 
@@ -103,8 +109,10 @@ def calibrate(raw: RawScores, validation, precision_target: float = 0.95, npv_ta
                           raw.relevance_class[ex][:, 1:], cls[ex] - 1)
     s = calibrated_scores(cal, raw)
     acc, rej, info = choose_relevance_thresholds(s.relevance, rel, precision_target, npv_target, feed_prior)
+    known = exact | (rel == 0)  # list-derived labels say relevant, not which class
+    core_acc, core_rej, core_info = choose_core_thresholds(s.core[known], cls[known] == 2)
     thresholds = Thresholds(
-        accept=acc, reject=rej,
+        accept=acc, reject=rej, core_accept=core_acc, core_reject=core_rej, core_validation=core_info,
         categories=choose_label_thresholds(s.categories[pos], cats[pos], CATEGORIES),
         subcategories=choose_label_thresholds(s.subcategories[pos], subs[pos], SUBCATEGORIES),
         precision_target=precision_target, npv_target=npv_target, feed_prior=feed_prior, validation=info)

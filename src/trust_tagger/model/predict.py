@@ -2,9 +2,9 @@
 
 Per valid input record ``{"arxiv_id", "title", "abstract", ...}`` one dict::
 
-    {"arxiv_id", "relevance": P(rel>=1), "relevance_class": 0|1|2, "labels": [categories above threshold],
-     "categories": {all 7: P(cat | relevant)}, "subcategories": {"cat/sub": P}, "decision":
-     "accept"|"review"|"reject", "model_version"}
+    {"arxiv_id", "relevance": P(rel>=1), "core": P(rel=2), "relevance_class": 0|1|2, "labels": [categories above threshold],
+     "categories": {all 7: P(cat | relevant)}, "subcategories": {"cat/sub": P}, "policy":
+     "core"|"relevant", "decision": "accept"|"review"|"reject" (under that policy), "model_version"}
 
 Records that cannot be classified (no id, empty title/abstract, not an object, bad JSON) are skipped
 and reported, never fatal: one broken line must not stop a nightly run. Inference uses
@@ -52,7 +52,7 @@ def model_version(model) -> str:
 
 
 def classify_records(model, records: list[dict], progress: Callable[[int], None] | None = None,
-                     skipped: list[Skipped] | None = None) -> list[dict]:
+                     skipped: list[Skipped] | None = None, policy: str = "core") -> list[dict]:
     """Predictions for the valid records, in input order; invalid ones go to ``skipped`` (if given)."""
     valid = []
     for i, rec in enumerate(records):
@@ -73,12 +73,14 @@ def classify_records(model, records: list[dict], progress: Callable[[int], None]
         pred = {
             "arxiv_id": rec["arxiv_id"],
             "relevance": round(float(scores.relevance[i]), 4),
+            "core": round(float(scores.core[i]), 4),
             "relevance_class": int(scores.relevance_class[i].argmax()),
             "labels": [c for c in CATEGORIES if cats[c] >= th.categories.get(c, 0.5)],
             "categories": cats,
             "subcategories": subs,
         }
-        pred["decision"] = route(pred, th)
+        pred["policy"] = policy
+        pred["decision"] = route(pred, th, policy)
         pred["model_version"] = version
         out.append(pred)
     return out
@@ -97,7 +99,8 @@ def read_records(path: Path, skipped: list[Skipped]) -> list[dict]:
     return rows
 
 
-def classify_file(model, input_path: Path, output_path: Path, progress_factory=None) -> ClassifyReport:
+def classify_file(model, input_path: Path, output_path: Path, progress_factory=None,
+                  policy: str = "core") -> ClassifyReport:
     """Read JSON lines, classify, write predictions atomically; returns counts and skipped lines."""
     import time
 
@@ -108,9 +111,9 @@ def classify_file(model, input_path: Path, output_path: Path, progress_factory=N
     t0 = time.perf_counter()
     if progress_factory is not None and records:
         with progress_factory(len(records)) as advance:
-            preds = classify_records(model, records, progress=advance)
+            preds = classify_records(model, records, progress=advance, policy=policy)
     else:
-        preds = classify_records(model, records)
+        preds = classify_records(model, records, policy=policy)
     report.seconds = time.perf_counter() - t0
     report.classified = len(preds)
     atomic_write_text(output_path, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds))

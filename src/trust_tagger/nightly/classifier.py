@@ -13,6 +13,7 @@ from trust_tagger.config import Settings
 class Classifier:
     model: Any  # model.TrustTagger, loaded and integrity-checked by the registry
     version: str
+    policy: str = "core"  # settings.merge_policy
 
     def classify(self, records: list[dict]) -> list[dict]:
         """The classify contract plus ``targets``: the subcategory files an accepted paper goes to,
@@ -20,7 +21,7 @@ class Classifier:
         from trust_tagger.model.predict import classify_records
         from trust_tagger.routing import filed_subcategories
 
-        preds = classify_records(self.model, records)
+        preds = classify_records(self.model, records, policy=self.policy)
         for pred in preds:
             pred["targets"] = filed_subcategories(pred, self.model.thresholds)
         return preds
@@ -28,7 +29,7 @@ class Classifier:
     def review_priority(self, pred: dict) -> float:
         from trust_tagger.routing import review_priority
 
-        return review_priority(pred, thresholds=self.model.thresholds)
+        return review_priority(pred, thresholds=self.model.thresholds, policy=self.policy)
 
 
 def load_classifier(settings: Settings) -> Classifier:
@@ -36,4 +37,4 @@ def load_classifier(settings: Settings) -> Classifier:
     from trust_tagger.model import registry as registry
 
     model = registry.load_current(settings)
-    return Classifier(model=model, version=str(model.version))
+    return Classifier(model=model, version=str(model.version), policy=settings.merge_policy)

@@ -75,16 +75,24 @@ def _row(row: Mapping) -> str:
     return f"| [arXiv]({link}) | {title} | {_cell(extractive_summary(row.get('abstract', '')))} |"
 
 
-def render_digest(rows: Iterable[Mapping], heading: str = "trust-tagger nightly digest") -> str:
-    """Markdown text of the digest, most relevant paper first."""
+def render_digest(rows: Iterable[Mapping], heading: str = "trust-tagger nightly digest",
+                  adjacent: Iterable[Mapping] = ()) -> str:
+    """Markdown text of the digest, most relevant paper first; adjacent papers (relevant, not core,
+    left off the list by ``merge_policy = core``) in a section of their own."""
     ordered = sorted(rows, key=lambda r: -float(r.get("relevance", 0)))
     lines = [f"# {heading}", "", f"{len(ordered)} paper(s).", "", "| Source | Title | Summary |", "|---|---|---|"]
     lines += [_row(row) for row in ordered]
+    adjacent = sorted(adjacent, key=lambda r: -float(r.get("relevance", 0)))
+    if adjacent:
+        lines += ["", f"## Adjacent ({len(adjacent)}): relevant, not core, not merged", "",
+                  "| Source | Title | Summary |", "|---|---|---|"]
+        lines += [_row(row) for row in adjacent]
     return "\n".join(lines) + "\n"
 
 
-def write_digest(path: Path | str, rows: Iterable[Mapping], heading: str = "trust-tagger nightly digest") -> str:
+def write_digest(path: Path | str, rows: Iterable[Mapping], heading: str = "trust-tagger nightly digest",
+                 adjacent: Iterable[Mapping] = ()) -> str:
     """Write the digest atomically (a reader never sees half a table) and return its text."""
-    text = render_digest(rows, heading)
+    text = render_digest(rows, heading, adjacent)
     atomic_write_text(path, text)
     return text

@@ -9,6 +9,7 @@ import time
 from trust_tagger.config import Settings
 from trust_tagger.files import atomic_write_json, atomic_write_text
 from trust_tagger.nightly.steps import FetchResult, RouteResult
+from trust_tagger.routing import is_adjacent
 from trust_tagger.store.store import Store
 
 
@@ -26,6 +27,7 @@ def run_counts(fetched: FetchResult, routed: RouteResult, merged, source: str,
         "duplicates": fetched.duplicates, "malformed": fetched.malformed,
         "already_listed": fetched.already_listed, "classified": routed.classified,
         "accepted": routed.accepted, "queued": routed.queued, "rejected": routed.rejected,
+        "adjacent": routed.adjacent,
         "merged": len({line for _, line in merged.added}), "merged_lines": list(merged.added),
         "model_version": routed.model_version, "malformed_reasons": fetched.malformed_reasons[:200],
         "seconds": round(seconds, 3),
@@ -47,7 +49,15 @@ def finish_report(store: Store, settings: Settings, run_id: str, counts: dict, k
         digest.append({"arxiv_id": r.arxiv_id, "title": r.title, "abstract": r.abstract, "link": r.link,
                        "labels": list(r.labels) + ([] if r.status == "accepted" else ["(in review)"]),
                        "relevance": pred.relevance if pred else 0.0})
-    write_digest(out / "digest.md", digest)
+    adjacent = []
+    for r in store.papers(keys=keys, status="rejected"):
+        pred = store.latest_prediction(r.key)
+        if pred is not None and is_adjacent({"policy": pred.policy, "decision": pred.decision,
+                                             "relevance": pred.relevance}):
+            adjacent.append({"arxiv_id": r.arxiv_id, "title": r.title, "abstract": r.abstract, "link": r.link,
+                             "labels": sorted({t.split("/")[0] for t in pred.targets} | set(pred.labels)),
+                             "relevance": pred.relevance, "core": pred.core})
+    write_digest(out / "digest.md", digest, adjacent=adjacent)
     lines = [f"# trust-tagger run {run_id}", "",
              f"Source `{counts['source']}`, window {counts['since']} .. {counts['until']}, "
              f"model `{counts.get('model_version')}`, {counts['seconds']:.1f} s.", "",
@@ -59,14 +69,20 @@ def finish_report(store: Store, settings: Settings, run_id: str, counts: dict, k
     if counts.get("malformed_reasons"):
         lines += ["", "## Malformed records (skipped)", ""]
         lines += [f"- {r}" for r in counts["malformed_reasons"][:50]]
-    lines += ["", f"Digest of accepted and queued papers: `{out / 'digest.md'}`"]
+    if adjacent:
+        lines += ["", f"## Adjacent papers left out by merge_policy=core ({len(adjacent)})", "",
+                  "Relevant to trustworthy audio AI but not core (no trust property of an audio LLM or "
+                  "foundation model); promote one from the review page's adjacent view.", ""]
+        lines += [f"- [{a['title']}]({a['link']}) (P(relevant) {a['relevance']:.2f}, P(core) "
+                  f"{(a['core'] or 0):.2f})" for a in adjacent]
+    lines += ["", f"Digest of accepted, queued and adjacent papers: `{out / 'digest.md'}`"]
     markdown = "\n".join(lines) + "\n"
     atomic_write_text(out / "report.md", markdown)
     return {"dir": str(out), "markdown": markdown, "counts": counts}
 
 
 COUNT_KEYS = ["fetched", "new", "updated", "duplicates", "malformed", "already_listed", "classified",
-              "accepted", "queued", "rejected", "merged"]
+              "accepted", "queued", "rejected", "adjacent", "merged"]
 
 
 class Timer:

@@ -15,6 +15,7 @@ from rich.progress import track
 
 from trust_tagger.config import Settings
 from trust_tagger.ingest.records import MalformedRecord, paper_from_dict
+from trust_tagger.routing import is_adjacent
 from trust_tagger.store.schema import PaperRow
 from trust_tagger.store.store import Store
 
@@ -96,6 +97,7 @@ class RouteResult:
     accepted: int = 0
     queued: int = 0
     rejected: int = 0
+    adjacent: int = 0  # of the rejected: relevant but not core, left off the list by merge_policy=core
     model_version: str = ""
 
 
@@ -124,6 +126,7 @@ def classify_and_route(store: Store, keys: list[str], classify: ClassifyFn, mode
             elif decision == "reject":
                 store.set_status(row.key, "rejected", labels=[], relevance=0, decided_by=f"model:{model_version}")
                 result.rejected += 1
+                result.adjacent += is_adjacent(pred)
             else:
                 store.set_status(row.key, "review", labels=targets, decided_by=f"model:{model_version}")
                 store.enqueue(row.key, stored.id, priority(pred))

@@ -44,7 +44,7 @@ from trust_tagger.taxonomy import CATEGORIES
 # (2506.09707, flagged: worth a look), 0.66 for a milder retitle (2511.13273, not flagged).
 TITLE_MISMATCH = 0.5
 MIN_PREFIX_WORDS = 4  # a shortened title must keep this many words to be called the same title
-SOURCE_FILES = {"annotation": "annotations.jsonl", "decision": DECISIONS_FILE}
+SOURCE_FILES = {"annotation": "annotations.jsonl", "dense": "annotations-dense-*.jsonl", "decision": DECISIONS_FILE}
 AUDIT_DECIDER = "audit"  # decided_by of a paper put back into the queue by the audit
 
 

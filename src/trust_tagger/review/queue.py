@@ -112,7 +112,7 @@ def _prediction_dict(row: PredictionRow | None) -> dict | None:
     if row is None:
         return None
     return {"id": row.id, "model_version": row.model_version, "paper_version": row.paper_version,
-            "relevance": row.relevance, "relevance_class": row.relevance_class, "labels": list(row.labels),
+            "relevance": row.relevance, "core": row.core, "policy": row.policy, "relevance_class": row.relevance_class, "labels": list(row.labels),
             "categories": dict(row.categories), "subcategories": dict(row.subcategories),
             "targets": list(row.targets), "decision": row.decision}
 

@@ -67,6 +67,8 @@ class PredictionRow(Base):
     paper_version: Mapped[int | None] = mapped_column(Integer)
     model_version: Mapped[str] = mapped_column(String(100))
     relevance: Mapped[float] = mapped_column(Float)
+    core: Mapped[float | None] = mapped_column(Float, nullable=True)  # P(relevance = 2); None before v2 models
+    policy: Mapped[str | None] = mapped_column(String(20), nullable=True)  # merge_policy the decision was made under
     relevance_class: Mapped[int] = mapped_column(Integer)
     labels: Mapped[list] = mapped_column(JSON, default=list)
     categories: Mapped[dict] = mapped_column(JSON, default=dict)

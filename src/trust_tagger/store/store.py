@@ -130,6 +130,8 @@ class Store:
                 row = PredictionRow(key=key, paper_version=paper_version, model_version=pred["model_version"])
                 s.add(row)
             row.relevance = float(pred["relevance"])
+            row.core = float(pred["core"]) if pred.get("core") is not None else None
+            row.policy = pred.get("policy")
             row.relevance_class = int(pred["relevance_class"])
             row.labels = list(pred.get("labels", []))
             row.categories = dict(pred.get("categories", {}))
