@@ -40,9 +40,10 @@ def test_classify_contract_skips_malformed_lines(app, model_root, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["arxiv_id"] for r in rows] == ["2601.00001", "2601.00003"]
     for r in rows:
-        assert set(r) == {"arxiv_id", "relevance", "relevance_class", "labels", "categories", "subcategories",
-                          "decision", "model_version"}
+        assert set(r) == {"arxiv_id", "relevance", "core", "relevance_class", "labels", "categories",
+                          "subcategories", "policy", "decision", "model_version"}  # core + policy: issue 9
         assert 0 <= r["relevance"] <= 1 and r["relevance_class"] in (0, 1, 2)
+        assert 0 <= r["core"] <= r["relevance"] + 1e-6 and r["policy"] == "core"
         assert list(r["categories"]) == list(CATEGORIES) and list(r["subcategories"]) == list(SUBCATEGORIES)
         assert set(r["labels"]) <= set(CATEGORIES) and r["decision"] in ("accept", "review", "reject")
         assert r["model_version"] == "v1"

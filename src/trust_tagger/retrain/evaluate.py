@@ -72,6 +72,52 @@ def compute_metrics(scores: Scores, examples, thresholds: Thresholds | None = No
     wts = np.where(rel > 0, 1.0, w)
     out["routing"]["auto_share_with_subcategory_rule"] = float(wts[acc | rej].sum() / wts.sum()) if len(rel) else 0
     out["routing"]["unweighted_auto_share"] = float((acc | rej).mean()) if len(rel) else 0
+    out.update(core_metrics(scores, examples, th))
+    return out
+
+
+def filed_matrix(scores: Scores, th: Thresholds) -> np.ndarray:
+    """The subcategory files each paper would be merged into (the same rule as ``routing.filed_subcategories``)."""
+    return scores.subcategories >= np.array([th.subcategories.get(s, 0.5) for s in SUBCATEGORIES])
+
+
+def core_metrics(scores: Scores, examples, th: Thresholds) -> dict:
+    """The maintainers' own taste: core AP, and what ``merge_policy = core`` would do on these papers.
+
+    Computed on papers whose class is known (annotated, or relevance 0); at the set's own prior, which
+    is the feed's natural prior on the dense temporal sets. Filing = share of merged papers whose
+    files are all among the labels' subcategories (no line in a wrong file), and ``filing_exact`` =
+    whose files equal them.
+    """
+    from sklearn.metrics import average_precision_score
+
+    rel, cls, exact, cats, subs = label_matrix(examples)
+    known = exact | (rel == 0)
+    y = (cls == 2) & known
+    out: dict = {"n_core": int(y.sum())}
+    if known.any() and 0 < y[known].sum() < known.sum():
+        out["core_ap"] = float(average_precision_score(y[known], scores.core[known]))
+        out["core_ece"] = ece(scores.core[known], y[known])
+    else:
+        out["core_ap"] = out["core_ece"] = float("nan")
+    if th.core_accept is None or th.core_reject is None:
+        return out
+    filed = filed_matrix(scores, th)
+    acc = (scores.core >= th.core_accept) & filed.any(1) & known
+    rej = (scores.core <= th.core_reject) & known
+    n = max(1, int(known.sum()))
+    routing = {"accept_share": float(acc.sum() / n), "reject_share": float(rej.sum() / n),
+               "auto_share": float((acc | rej).sum() / n), "n_merged": int(acc.sum()),
+               "merge_precision_core": float(y[acc].mean()) if acc.any() else float("nan"),
+               "merge_precision_relevant": float(rel[acc].mean()) if acc.any() else float("nan"),
+               "core_auto_rejected": float((y & rej).sum() / y.sum()) if y.any() else float("nan"),
+               "adjacent_rejected": int((rej & (rel > 0) & ~y).sum())}
+    merged = np.where(acc & (rel > 0))[0]
+    if len(merged):
+        ok = [set(np.where(filed[i])[0]) <= set(np.where(subs[i] > 0)[0]) for i in merged]
+        same = [set(np.where(filed[i])[0]) == set(np.where(subs[i] > 0)[0]) for i in merged]
+        routing.update({"filing": float(np.mean(ok)), "filing_exact": float(np.mean(same))})
+    out["core_routing"] = routing
     return out
 
 
