@@ -57,6 +57,10 @@ class Settings:
     # Which papers are merged on their own: "core" (relevance 2, a trust property of an audio LLM or
     # foundation model: what the maintainers list) or "relevant" (every relevance >= 1 paper).
     merge_policy: str = "core"
+    # The temporal protocol (retrain.dataset.temporal_split): dense labels from the first date choose
+    # epochs, calibration and thresholds; dense labels from the second are only reported.
+    temporal_validation_from: str = "2026-03-01"
+    temporal_holdout_from: str = "2026-04-01"
     # Format of new entries written into an empty or new list file ("dated" or "year_sections").
     default_entry_format: str = "dated"
     review_token: str = ""  # empty: the review web page is read-only

@@ -189,8 +189,30 @@ class Thresholds:
 
 
 def filed_subcategories(pred: Mapping, thresholds: Thresholds) -> list[str]:
+    """The list file an accepted paper goes to: its most likely subcategory, if that clears its threshold.
+
+    One file, not every subcategory over its threshold: top-1 matched a labeled subcategory for 94 % /
+    97 % of core papers (temporal validation / holdout), and a second thresholded file was wrong more
+    often than right (GRM, a jailbreak attack, went to safety/defense.md that way).
+    """
     subs = pred.get("subcategories") or {}
-    return sorted(s for s, p in subs.items() if p >= thresholds.subcategories.get(s, 0.5))
+    if not subs:
+        return []
+    best = max(sorted(subs), key=lambda s: subs[s])
+    return [best] if subs[best] >= thresholds.subcategories.get(best, 0.5) else []
+
+
+def filed_mask(sub_probs: np.ndarray, names, thresholds: Thresholds) -> np.ndarray:
+    """:func:`filed_subcategories` for a matrix of subcategory probabilities (rows = papers)."""
+    sub_probs = np.asarray(sub_probs)
+    out = np.zeros(sub_probs.shape, dtype=bool)
+    if sub_probs.size == 0:
+        return out
+    best = sub_probs.argmax(1)
+    cut = np.array([thresholds.subcategories.get(n, 0.5) for n in names])
+    rows = np.arange(len(best))
+    out[rows, best] = sub_probs[rows, best] >= cut[best]
+    return out
 
 
 def policy_score(pred: Mapping, policy: str = "relevant") -> float:

@@ -91,7 +91,7 @@ def save_tagger(tagger, out_dir: Path | str, extra: dict | None = None) -> Path:
     """Write weights (safetensors), tokenizer, label map, calibration, thresholds, members, manifest."""
     from safetensors.torch import save_file
 
-    from trust_tagger.model.network import SL_CAT, SL_CLS, SL_REL, SL_SUB
+    from trust_tagger.model.network import SL_CAT, SL_CLS, SL_COND, SL_LARGE, SL_REL, SL_SUB
     from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
     out = Path(out_dir)
@@ -105,7 +105,9 @@ def save_tagger(tagger, out_dir: Path | str, extra: dict | None = None) -> Path:
                                                "head_layout": {"relevance": [SL_REL.start, SL_REL.stop],
                                                                "relevance_class": [SL_CLS.start, SL_CLS.stop],
                                                                "categories": [SL_CAT.start, SL_CAT.stop],
-                                                               "subcategories": [SL_SUB.start, SL_SUB.stop]}})
+                                                               "subcategories": [SL_SUB.start, SL_SUB.stop],
+                                                               "core_given_relevant": [SL_COND.start, SL_COND.stop],
+                                                               "large_audio_model": [SL_LARGE.start, SL_LARGE.stop]}})
     atomic_write_json(out / "calibration.json", tagger.calibration.to_dict())
     atomic_write_json(out / "thresholds.json", tagger.thresholds.to_dict())
     for name, m in tagger.members.items():
@@ -141,8 +143,9 @@ def load_tagger(cls, model_dir: Path | str, device: str | None = None):
     self.device = pick_device(device)
     self.tokenizer = AutoTokenizer.from_pretrained(str(d / "tokenizer"))
     enc_cfg = AutoConfig.from_pretrained(str(d / "encoder"))
-    self.net = build_net(AutoModel.from_config(enc_cfg), self.config.dropout)
-    self.net.load_state_dict(load_file(str(d / WEIGHTS)))
+    state = load_file(str(d / WEIGHTS))
+    self.net = build_net(AutoModel.from_config(enc_cfg), self.config.dropout, n_out=state["head.weight"].shape[0])
+    self.net.load_state_dict(state)
     self.net.to(self.device).eval()
     self.calibration = Calibration.from_dict(json.loads((d / "calibration.json").read_text()))
     self.thresholds = Thresholds.from_dict(json.loads((d / "thresholds.json").read_text()))

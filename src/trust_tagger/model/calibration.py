@@ -110,6 +110,8 @@ class Calibration:
     class_temperature: float = 1.0
     category_temperature: float = 1.0
     subcategory_temperature: float = 1.0
+    core_a: float = 1.0  # Platt on heads.core_logit (validation papers whose class is known)
+    core_b: float = 0.0
     ece_before: dict = field(default_factory=dict)
     ece_after: dict = field(default_factory=dict)
 
@@ -118,6 +120,9 @@ class Calibration:
 
     def categories(self, z: np.ndarray) -> np.ndarray:
         return sigmoid(np.asarray(z) / self.category_temperature)
+
+    def core(self, z: np.ndarray) -> np.ndarray:
+        return sigmoid(self.core_a * np.asarray(z) + self.core_b)
 
     def subcategories(self, z: np.ndarray) -> np.ndarray:
         return sigmoid(np.asarray(z) / self.subcategory_temperature)

@@ -18,18 +18,24 @@ class Scores:
     relevance_class: np.ndarray  # (n, 3)
     categories: np.ndarray  # (n, len(CATEGORIES))
     subcategories: np.ndarray  # (n, len(SUBCATEGORIES))
-    core: np.ndarray | None = None  # (n,) calibrated P(relevance = 2); default: the class head's P(2)
+    core: np.ndarray | None = None  # (n,) calibrated P(relevance = 2); default: see __post_init__
+    cond: np.ndarray | None = None  # (n,) P(core | relevant): core vs adjacent, from the heads that have it
+    large: np.ndarray | None = None  # (n,) P(the paper is about a large audio / speech foundation model)
 
     def __post_init__(self) -> None:
-        if self.core is None:
-            self.core = np.asarray(self.relevance_class)[:, 2] if len(self.relevance_class) else np.zeros(0)
+        if self.core is None:  # uncalibrated: the product of the heads, else the class head's P(2)
+            if self.cond is not None and self.large is not None:
+                self.core = np.asarray(self.relevance) * np.sqrt(np.asarray(self.cond) * np.asarray(self.large))
+            else:
+                self.core = np.asarray(self.relevance_class)[:, 2] if len(self.relevance_class) else np.zeros(0)
 
     def __len__(self) -> int:
         return len(self.relevance)
 
     def take(self, idx) -> "Scores":
+        pick = lambda a: None if a is None else a[idx]  # noqa: E731
         return Scores(self.relevance[idx], self.relevance_class[idx], self.categories[idx], self.subcategories[idx],
-                      self.core[idx])
+                      self.core[idx], pick(self.cond), pick(self.large))
 
 
 @dataclass
@@ -40,6 +46,8 @@ class RawScores:
     relevance_class: np.ndarray
     categories: np.ndarray
     subcategories: np.ndarray
+    cond: np.ndarray | None = None  # logit of P(core | relevant)
+    large: np.ndarray | None = None  # logit of P(large audio model)
 
 
 @runtime_checkable

@@ -30,8 +30,8 @@ from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores, Scores
 from trust_tagger.model.encoder import collate, length_sorted_batches, mentions_audio, record_text, tokenize
 from trust_tagger.model.finetune import _mean_ap, _null, _rel_ap, _seed_all, _stage, fine_tune
-from trust_tagger.model.heads import FeatureLR, calibrate, calibrated_scores, label_matrix
-from trust_tagger.model.network import N_CAT, N_SUB, SL_CAT, SL_CLS, SL_SUB, _torch, build_net
+from trust_tagger.model.heads import FeatureLR, calibrate, calibrated_scores, core_logit, label_matrix
+from trust_tagger.model.network import N_CAT, N_SUB, SL_CAT, SL_CLS, SL_COND, SL_LARGE, SL_SUB, _torch, build_net
 from trust_tagger.routing import Thresholds
 
 
@@ -58,7 +58,7 @@ class TrustTagger:
         """(logits (n, heads), embeddings (n, hidden)) in input order, length-sorted batches."""
         torch = _torch()
         ids = tokenize(self.tokenizer, [record_text(r) for r in records], self.config.max_length)
-        out = np.zeros((len(ids), SL_SUB.stop), dtype=np.float32)
+        out = np.zeros((len(ids), self.net.head.out_features), dtype=np.float32)
         emb = np.zeros((len(ids), self.net.head.in_features), dtype=np.float32)
         self.net.eval()
         autocast = torch.autocast("cuda", dtype=torch.float16) if self.device.type == "cuda" else _null()
@@ -115,8 +115,8 @@ class TrustTagger:
         """Copy logistic-regression weights fitted on frozen embeddings into the output layer."""
         torch = _torch()
         probe = FeatureLR(C=self.config.probe_C, label_C=self.config.probe_label_C).fit_features(X, train)
-        W = np.zeros((SL_SUB.stop, X.shape[1]), dtype=np.float32)
-        b = np.zeros(SL_SUB.stop, dtype=np.float32)
+        W = np.zeros((self.net.head.out_features, X.shape[1]), dtype=np.float32)
+        b = np.zeros(self.net.head.out_features, dtype=np.float32)
 
         def put(row, m):
             if hasattr(m, "coef_"):
@@ -133,6 +133,8 @@ class TrustTagger:
             put(SL_CAT.start + j, m)
         for j, m in enumerate(probe.subs_):
             put(SL_SUB.start + j, m)
+        put(SL_COND.start, probe.cond_)
+        put(SL_LARGE.start, probe.large_)
         with torch.no_grad():
             self.net.head.weight.copy_(torch.tensor(W))
             self.net.head.bias.copy_(torch.tensor(b))
@@ -151,6 +153,8 @@ class TrustTagger:
         z, _ = self._net_logits(records, progress)
         parts = {"net": {"relevance": z[:, 0], "relevance_class": z[:, SL_CLS], "categories": z[:, SL_CAT],
                          "subcategories": z[:, SL_SUB]}}
+        if z.shape[1] >= SL_LARGE.stop:  # models saved before the core heads have none
+            parts["net"].update(cond=z[:, SL_COND.start], large=z[:, SL_LARGE.start])
         if self.config.audio_gate:
             parts["audio_gate"] = {"relevance": np.array([0.0 if mentions_audio(r) else -self.config.audio_gate
                                                           for r in records])}
@@ -158,6 +162,8 @@ class TrustTagger:
             s: Scores = m.predict_proba(records)
             parts[name] = {"relevance": logit(s.relevance), "categories": logit(s.categories),
                            "subcategories": logit(s.subcategories)}
+            if s.cond is not None and s.large is not None:
+                parts[name].update(cond=logit(s.cond), large=logit(s.large))
         return parts
 
     def _choose_blend(self, parts, val_y) -> None:
@@ -191,6 +197,7 @@ class TrustTagger:
             relevance_class=parts["net"]["relevance_class"],
             categories=sum(w * parts[n]["categories"] for n, w in wc.items() if n in parts),
             subcategories=sum(w * parts[n]["subcategories"] for n, w in wc.items() if n in parts),
+            cond=_weighted(parts, wr, "cond"), large=_weighted(parts, wr, "large"),
         )
 
     def _calibrate(self, raw: RawScores, validation) -> None:
@@ -226,13 +233,27 @@ class TrustTagger:
         return load_tagger(cls, model_dir, device)
 
 
+def _weighted(parts: dict, weights: dict[str, float], head: str) -> np.ndarray | None:
+    """Blend of one head over the members that have it (weights renormalised); None if none has it."""
+    have = {n: w for n, w in weights.items() if n in parts and head in parts[n] and w > 0}
+    total = sum(have.values())
+    return sum(w * parts[n][head] for n, w in have.items()) / total if total else None
+
+
 def _val_score(z: np.ndarray, y) -> float:
-    """Early-stopping score: relevance AP + mean category AP (relevant papers), equally weighted."""
-    rel, _, _, cats, _ = y
+    """Early-stopping score: relevance AP, mean category AP (relevant papers) and, where the net has the
+    core heads, core AP (papers whose class is known), equally weighted: the epoch kept is the one best
+    at the maintainers' taste too, not only at relevance."""
+    rel, cls, exact, cats, _ = y
     pos = rel > 0
     s = _rel_ap(z[:, 0], rel)
     c = _mean_ap(z[pos][:, SL_CAT], cats[pos]) if pos.any() else float("nan")
-    return float(np.nanmean([s, c]))
+    parts = [s, c]
+    if z.shape[1] >= SL_LARGE.stop:
+        known = exact | (rel == 0)
+        parts.append(_rel_ap(core_logit(z[known, 0], z[known, SL_COND.start], z[known, SL_LARGE.start]),
+                             (cls[known] == 2).astype(float)))
+    return float(np.nanmean(parts))
 
 
 def _simplex(k: int, step: float) -> list[tuple[float, ...]]:

@@ -20,7 +20,7 @@ import numpy as np
 from trust_tagger.model.calibration import ece, reliability_curve, top_label_ece
 from trust_tagger.model.contracts import Scores
 from trust_tagger.model.heads import label_matrix
-from trust_tagger.routing import Thresholds, prior_weight, weighted_rates
+from trust_tagger.routing import Thresholds, filed_mask, prior_weight, weighted_rates
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
 
@@ -66,7 +66,7 @@ def compute_metrics(scores: Scores, examples, thresholds: Thresholds | None = No
     out["routing"] = weighted_rates(scores.relevance, rel, th.accept, th.reject, w)
     out["routing"]["feed_prior"] = th.feed_prior
     # Accept also needs a subcategory: count the accepts that would drop to review for lack of one.
-    sub_ok = (scores.subcategories >= np.array([th.subcategories.get(s, 0.5) for s in SUBCATEGORIES])).any(1)
+    sub_ok = filed_mask(scores.subcategories, SUBCATEGORIES, th).any(1)
     acc = (scores.relevance >= th.accept) & sub_ok
     rej = scores.relevance <= th.reject
     wts = np.where(rel > 0, 1.0, w)
@@ -77,8 +77,8 @@ def compute_metrics(scores: Scores, examples, thresholds: Thresholds | None = No
 
 
 def filed_matrix(scores: Scores, th: Thresholds) -> np.ndarray:
-    """The subcategory files each paper would be merged into (the same rule as ``routing.filed_subcategories``)."""
-    return scores.subcategories >= np.array([th.subcategories.get(s, 0.5) for s in SUBCATEGORIES])
+    """The subcategory files each paper would be merged into (``routing.filed_mask``, the nightly's rule)."""
+    return filed_mask(scores.subcategories, SUBCATEGORIES, th)
 
 
 def core_metrics(scores: Scores, examples, th: Thresholds) -> dict:

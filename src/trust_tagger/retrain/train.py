@@ -59,17 +59,20 @@ def train_version(settings, *, base_model: str | None = None, output: Path | Non
     excluded = set(exclude_keys) | later_list_keys(settings, holdout_list, pool)
     ds = D.build_dataset(settings.path(settings.list_dir), settings.path(settings.labeled_dir), pool,
                          exclude_keys=excluded)
-    train, val, test = ds.split("train"), ds.split("validation"), ds.split("test")
-    log(f"dataset: {len(ds.examples)} labeled papers (train {len(train)}, validation {len(val)}, test {len(test)}); "
-        f"{len(ds.missing_abstract)} labeled entries have no abstract in the pool and are left out; "
-        f"hash {ds.data_hash[:12]}")
+    train, val, test, holdout, protocol = training_splits(ds, settings)
+    log(f"dataset: {len(ds.examples)} labeled papers; {protocol} protocol: train {len(train)}, validation "
+        f"{len(val)}, holdout {len(holdout)}, frozen test {len(test)}; {len(ds.missing_abstract)} labeled entries "
+        f"have no abstract in the pool and are left out; hash {ds.data_hash[:12]}")
     cfg = TrainConfig(base_model=base_model or settings.base_model, **(config_overrides or {}))
     if epochs is not None:
         cfg.epochs = epochs
     if max_length is not None:
         cfg.max_length = max_length
     model = TrustTagger(cfg).fit(train, val, progress=progress, log=log)
-    metrics = {"validation": compute_metrics(model.predict_proba(val), val, model.thresholds)}
+    metrics = {"protocol": protocol,
+               "validation": compute_metrics(model.predict_proba(val), val, model.thresholds)}
+    if holdout:
+        metrics["holdout"] = compute_metrics(model.predict_proba(holdout), holdout, model.thresholds)
     metrics["test"] = compute_metrics(model.predict_proba(test), test, model.thresholds) if test else {}
     version = output.name if output is not None and registry._VERSION_RE.match(Path(output).name) else None
     if output is None:
@@ -85,6 +88,7 @@ def train_version(settings, *, base_model: str | None = None, output: Path | Non
         "missing_abstract": ds.missing_abstract,
         "excluded_keys": sorted(excluded),
         "train_keys": sorted(e.key for e in train + val),
+        "protocol": protocol,
         "base_model": cfg.base_model,
     }
     model.save(output, extra=extra)
@@ -99,10 +103,38 @@ def train_version(settings, *, base_model: str | None = None, output: Path | Non
                        ds.missing_abstract)
 
 
+def training_splits(ds, settings) -> tuple[list, list, list, list, str]:
+    """(train, validation, frozen test, temporal holdout, protocol name).
+
+    The temporal protocol (``retrain.dataset.temporal_split``) when the labels hold dense months to
+    validate on: epochs, blend, calibration and thresholds are chosen on the dense validation month,
+    the months after it are only reported. Without dense labels (a list with annotations only) the
+    hashed split's validation part is used, as before. The frozen hashed test split stays out of
+    training either way: the promotion gate compares models on it.
+    """
+    from trust_tagger.retrain import dataset as D
+
+    test = ds.split("test")
+    ts = D.temporal_split(ds.examples, settings.temporal_validation_from, settings.temporal_holdout_from)
+    if ts.validation:
+        return ts.train, ts.validation, test, ts.holdout, "temporal"
+    return ds.split("train"), ds.split("validation"), test, [], "hashed"
+
+
 def summary_lines(result: TrainResult) -> list[str]:
     t = result.metrics.get("test", {})
     r = t.get("routing", {})
-    return [
+    lines = []
+    h = result.metrics.get("holdout")
+    if h:
+        cr = h.get("core_routing", {})
+        lines.append(f"temporal holdout ({h['n']} papers, {h['n_relevant']} relevant, {h.get('n_core')} core): "
+                     f"relevance AP {h.get('relevance_ap', float('nan')):.3f}, core AP {h.get('core_ap', float('nan')):.3f}, "
+                     f"category macro-F1 {h.get('category_macro_f1', float('nan')):.3f}; merge_policy=core auto-decides "
+                     f"{cr.get('auto_share', float('nan')):.2f}, merge precision {cr.get('merge_precision_core', float('nan')):.2f} "
+                     f"core / {cr.get('merge_precision_relevant', float('nan')):.2f} relevant, "
+                     f"core auto-rejected {cr.get('core_auto_rejected', float('nan')):.2f}, filing {cr.get('filing', float('nan')):.2f}")
+    return lines + [
         f"model {result.version} saved to {result.path} ({result.seconds:.0f} s)"
         + (" and registered as current" if result.current else " and registered" if result.registered else ""),
         f"frozen test: relevance AP {t.get('relevance_ap', float('nan')):.3f}, ROC-AUC "
