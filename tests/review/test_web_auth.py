@@ -8,7 +8,7 @@ import stat
 import pytest
 from fastapi.testclient import TestClient
 
-from review_fixtures import key, seed
+from review_fixtures import key
 from trust_tagger.config import Settings, load_settings
 from trust_tagger.review.auth import SECRET_FILE, LoginThrottle, SessionSigner, load_secret
 from trust_tagger.review.web import SESSION_COOKIE, create_app, paper_url
