@@ -126,6 +126,7 @@ class PaperScreen(Screen):
     #head { height: 1; background: $primary-background; }
     #title { height: auto; max-height: 3; }
     #authors, #link { height: 1; }
+    #head, #authors, #link, #dup, #keys { text-wrap: nowrap; text-overflow: ellipsis; }
     #abstract-box { height: 1fr; border-top: solid $primary; border-bottom: solid $primary; }
     #abstract { height: auto; }
     #prediction { height: auto; max-height: 4; }
