@@ -24,11 +24,12 @@ def _as_task(fn, *args, **kwargs):
 
 @flow(name="trust-tagger-retrain", log_prints=True)
 def retrain(base_model: str | None = None, epochs: int | None = None, force: bool = False,
-            list_dir: str | None = None, db: str | None = None) -> dict:
+            list_dir: str | None = None, db: str | None = None, reports_dir: str | None = None) -> dict:
     """Gather labels, train a candidate, gate it against the current model on the frozen test split."""
-    settings = load_settings(list_dir=list_dir, db_url=db)
+    settings = load_settings(list_dir=list_dir, db_url=db, reports_dir=reports_dir)
+    logger = get_run_logger()
     result = R.retrain(settings, Store(settings.resolved_db_url), base_model=base_model, epochs=epochs,
-                       force=force, run_step=_as_task, log=get_run_logger().info)
+                       force=force, run_step=_as_task, log=logger.info, progress=R.progress_log(logger.info))
     create_markdown_artifact(markdown=R.report_markdown(result), key="trust-tagger-retrain",
                              description=f"retrain: {result.verdict}")
     return result.to_dict()
@@ -39,7 +40,7 @@ def retrain_if_due(settings: Settings, store: Store) -> dict | None:
     review decisions arrived since the last retrain; None when not due."""
     if not R.should_retrain(store, settings):
         return None
-    return retrain(list_dir=str(settings.list_dir), db=settings.db_url)
+    return retrain(list_dir=str(settings.list_dir), db=settings.db_url, reports_dir=str(settings.reports_dir))
 
 
 if __name__ == "__main__":

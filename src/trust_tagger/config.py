@@ -64,6 +64,10 @@ class Settings:
     # Format of new entries written into an empty or new list file ("dated" or "year_sections").
     default_entry_format: str = "dated"
     review_token: str = ""  # empty: the review web page is read-only
+    # The review page is reached through HTTPS (a TLS proxy in front of serve-review): its cookies get
+    # ``Secure`` and a write must come from the https:// origin.
+    review_https: bool = False
+    state_dir: Path = Path("data/state")  # small private state: the review page's session secret, logouts
     retrain_min_decisions: int = 50
     root: Path = field(default_factory=project_root)
 
@@ -89,6 +93,13 @@ def _coerce(name: str, value: Any) -> Any:
     ftype = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
     if name in _PATH_FIELDS:
         return Path(value)
+    if ftype in ("bool", bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(f"setting {name} must be true or false, got {value!r}")
+        return text in ("1", "true", "yes", "on")
     if ftype in ("int", int):
         return int(value)
     if ftype in ("float", float):

@@ -297,3 +297,128 @@ def test_corrections_reach_the_list_on_the_next_merge(seeded, index, list_copy, 
     review.decide(seeded, k, "undo", "erin", revision=1, index=index)  # flip: reject
     merge_accepted(seeded, settings)
     assert k not in parse_list(list_copy).keys()
+
+
+# -- undo (revert), search, adjacent, bulk --------------------------------------------------------------------
+def test_revert_puts_a_decided_paper_back_in_the_queue_as_it_was(seeded, index, tmp_path):
+    k = key("2601.00001")
+    before = review.get_paper(seeded, k)
+    out = review.decide(seeded, k, "accept", "alice", revision=0, index=index)
+    undone = review.decide(seeded, k, "revert", "alice", revision=out.revision, index=index)
+    assert undone.action == "revert" and undone.status == "review"
+    after = review.get_paper(seeded, k)
+    assert (after.status, after.labels, after.decided_by, after.item_state) == (
+        "review", before.labels, before.decided_by, "pending")
+    assert k in {p.key for p in review.load_queue(seeded)}
+    assert [d["action"] for d in review.audit_log(seeded, k)] == ["revert", "accept"]  # both audited
+    out_file = tmp_path / "decisions.jsonl"
+    assert review.export_decisions(seeded, out_file) == 0  # the undone label never reaches training
+    with pytest.raises(ReviewError, match="no decision to undo"):
+        review.decide(seeded, k, "revert", "alice", revision=undone.revision, index=index)
+    with pytest.raises(ReviewError, match="no decision to undo"):
+        review.decide(seeded, key("2601.00010"), "revert", "alice", revision=0, index=index)  # model-decided only
+
+
+def test_revert_is_an_undo_stack_and_conflict_checked(seeded, index, tmp_path):
+    k = key("2601.00002")
+    d1 = review.decide(seeded, k, "defer", "bob", revision=0, index=index)
+    d2 = review.decide(seeded, k, "edit", "bob", revision=d1.revision, relevance=1,
+                       subcategories=["safety/deepfake"], index=index)
+    d3 = review.decide(seeded, k, "undo", "carol", revision=d2.revision, index=index)  # flip to rejected
+    with pytest.raises(Conflict):  # a stale page cannot undo
+        review.decide(seeded, k, "revert", "bob", revision=d2.revision, index=index)
+    r1 = review.decide(seeded, k, "revert", "bob", revision=d3.revision, index=index)
+    row = seeded.get_paper(k)
+    assert (row.status, row.labels) == ("accepted", ["safety/deepfake"])  # back to bob's edit
+    out = tmp_path / "d.jsonl"
+    review.export_decisions(seeded, out)
+    assert json.loads(out.read_text())["action"] == "edit"
+    r2 = review.decide(seeded, k, "revert", "bob", revision=r1.revision, index=index)
+    assert review.get_paper(seeded, k).item_state == "deferred"  # back to after the defer
+    review.decide(seeded, k, "revert", "bob", revision=r2.revision, index=index)
+    assert review.get_paper(seeded, k).item_state == "pending" and review.export_decisions(seeded, out) == 0
+
+
+def test_reverting_a_merged_accept_removes_its_line(seeded, index, list_copy, tmp_path):
+    from trust_tagger.config import Settings
+    from trust_tagger.listfile.parse import parse_list
+    from trust_tagger.nightly.steps import merge_accepted
+
+    settings = Settings(root=tmp_path, list_dir=list_copy)
+    k = key("2601.00001")
+    out = review.decide(seeded, k, "accept", "alice", revision=0, index=index)
+    merge_accepted(seeded, settings)
+    assert parse_list(list_copy).files_for(k) == ["papers/safety/jailbreak.md"]
+    review.decide(seeded, k, "revert", "alice", revision=out.revision, index=index)
+    merge_accepted(seeded, settings)
+    assert k not in parse_list(list_copy).keys()
+
+
+def test_search_finds_title_words_authors_and_arxiv_ids(seeded):
+    def found(q):
+        return {p.key for p in review.load_queue(seeded, QueueFilter(search=q))}
+    assert found("whisper jail") == {key("2601.00001")}
+    assert found("CLONED voices") == {key("2601.00002")}
+    assert found("lovelace") == {key(a) for a in PAPERS}  # every fixture paper has this author
+    assert found("2601.00003") == {key("2601.00003")}
+    assert found("https://arxiv.org/abs/2601.00004v2") == {key("2601.00004")}
+    assert found("no such words") == set()
+    with pytest.raises(ReviewError, match="too long"):
+        QueueFilter(search="x" * 201)
+
+
+def test_unknown_category_and_reversed_window_are_refused(index):
+    with pytest.raises(ReviewError, match="unknown category 'safty'"):
+        QueueFilter(category="safty").validate(index.taxonomy)
+    assert QueueFilter(category="safety").validate(index.taxonomy).category == "safety"
+    with pytest.raises(ReviewError, match="after"):
+        QueueFilter(since="2026-02-01", until="2026-01-01")
+
+
+def _paper_with(pred: dict) -> ReviewPaper:
+    return ReviewPaper(key="arxiv:1", arxiv_id="1", title="t", authors=[], abstract="", date="2026-01-01", link="",
+                       status="review", labels=[], relevance=None, decided_by=None, merged=False, prediction=pred)
+
+
+@pytest.mark.parametrize("pred, adjacent", [
+    ({"relevance": 0.9, "relevance_class": 2, "core": 0.2}, True),   # relevant, not core: the core contract
+    ({"relevance": 0.9, "relevance_class": 1, "core": 0.8}, False),  # core wins over the class
+    ({"relevance": 0.3, "relevance_class": 1, "core": 0.1}, False),  # not relevant enough
+    ({"relevance": 0.7, "relevance_class": 1}, True),                # older models: class 1 = adjacent
+    ({"relevance": 0.7, "relevance_class": 2}, False),
+])
+def test_adjacent_reads_core_and_falls_back_to_the_class(pred, adjacent):
+    assert _paper_with(pred).adjacent is adjacent
+
+
+def test_adjacent_view_and_one_click_promotion(seeded, index):
+    adj = review.adjacent_papers(seeded)
+    assert {p.key for p in adj} == {key("2601.00002"), key("2601.00004")}  # the class-1 queued papers
+    out = review.promote(seeded, key("2601.00002"), "alice", revision=0, index=index)
+    assert (out.action, out.status, out.relevance, out.subcategories) == ("edit", "accepted", 2, ["safety/deepfake"])
+    entry = review.audit_log(seeded, key("2601.00002"))[0]
+    assert entry["reviewer"] == "alice" and "adjacent" in entry["predicted"]["note"]
+    assert key("2601.00002") not in {p.key for p in review.adjacent_papers(seeded)}
+    with pytest.raises(Conflict):
+        review.promote(seeded, key("2601.00004"), "bob", revision=7, index=index)
+
+
+def test_model_rejected_adjacent_paper_is_promoted_by_a_correction(seeded, index):
+    from review_fixtures import add_paper, prediction
+    add_paper(seeded, "2601.00020", "Speaker verification fairness across accents", "Audio.", "2026-01-04",
+              {**prediction(0.8, 1, {"fairness/general": 0.7}, "reject")}, status="rejected")
+    assert key("2601.00020") in {p.key for p in review.adjacent_papers(seeded)}
+    out = review.promote(seeded, key("2601.00020"), "alice", revision=0, index=index)
+    assert (out.action, out.status, out.subcategories) == ("undo", "accepted", ["fairness/general"])
+
+
+def test_bulk_action_goes_paper_by_paper_through_decide(seeded, index):
+    keys = [key("2601.00001"), key("2601.00003"), key("2601.00004")]
+    review.decide(seeded, keys[1], "reject", "bob", revision=0, index=index)  # decided meanwhile
+    result = review.decide_each(seeded, [(k, 0) for k in keys], "reject", "alice", index=index)
+    assert [o.key for o in result.saved] == [keys[0], keys[2]]
+    assert [k for k, _ in result.failed] == [keys[1]] and "bob" in result.failed[0][1]
+    assert [d["reviewer"] for d in review.audit_log(seeded, keys[1])] == ["bob"]  # not overwritten
+    assert all(review.audit_log(seeded, k)[0]["reviewer"] == "alice" for k in (keys[0], keys[2]))
+    undo = review.decide_each(seeded, [(o.key, o.revision) for o in result.saved], "revert", "alice", index=index)
+    assert not undo.failed and all(seeded.get_paper(k).status == "review" for k in (keys[0], keys[2]))

@@ -1,167 +1,152 @@
-"""The terminal review loop with scripted keys and a captured console, and the CLI verbs around it."""
+"""The full-screen terminal review (Textual) driven by its Pilot at 80x24: the screen fits, every key of
+the flow works (undo, back, help, unknown keys), messages stay visible; refreshes docs/review-terminal.svg."""
 
-import io
+import asyncio
 import json
-import sys
 
-from rich.console import Console
-from typer.testing import CliRunner
-
-from review_fixtures import PAPERS, add_paper, key
+from conftest import ROOT
+from review_fixtures import key, seed_snapshot
 from trust_tagger import review
-from trust_tagger.cli import app as cli_app
-from trust_tagger.review import tui as review_tui
+from trust_tagger.review.tui import EditScreen, HelpScreen, ReviewApp
+from trust_tagger.review.walk import Walk
+
+SIZE = (80, 24)
 
 
-def scripted(*answers):
-    """A reader that hands out the given answers in order and fails loudly if the loop asks for more."""
-    it = iter(answers)
-
-    def read(*_prompt):
-        try:
-            return next(it)
-        except StopIteration:
-            raise AssertionError("the review loop asked for more input than scripted") from None
-    return read
+def run(app, script):
+    """Run ``script(pilot, screen)`` against ``app`` on a headless 80x24 terminal; returns the app."""
+    async def main():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await script(pilot, app.paper_screen)
+    asyncio.run(main())
+    return app
 
 
-def console() -> Console:
-    return Console(file=io.StringIO(), width=120, color_system=None, force_terminal=False)
+def shown(screen, widget: str) -> str:
+    return str(screen.query_one(widget).content)
 
 
-def test_one_key_decisions_edit_prompts_and_export(seeded, index, tmp_path):
-    out = console()
-    export = tmp_path / "labeled" / "decisions.jsonl"
-    keys = [key(a) for a in ("2601.00001", "2601.00002", "2601.00003", "2601.00004", "2601.00005")]
-    choices = index.subcategories
-    deepfake = str(choices.index("safety/deepfake") + 1)
-    session = review_tui.run_review(
-        seeded, "alice", index=index, keys=keys, console=out, export_path=export,
-        read_key=scripted("a", "e", "r", "d", "q"),
-        read_line=scripted("2", f"{deepfake}, security/attack", "detector paper"))
-    assert session.decided == {"accept": 1, "edit": 1, "reject": 1, "defer": 1} and session.quit
-    assert seeded.get_paper(keys[0]).labels == ["safety/jailbreak"]
-    row = seeded.get_paper(keys[1])
-    assert (row.status, row.labels, row.relevance) == ("accepted", ["safety/deepfake", "security/attack"], 2)
-    assert seeded.get_paper(keys[2]).status == "rejected"
-    assert seeded.get_paper(keys[3]).status == "review"  # deferred
-    assert seeded.get_paper(keys[4]).status == "review"  # quit before deciding
-    assert {json.loads(line)["arxiv_id"] for line in export.read_text().splitlines()} == {
-        "2601.00001", "2601.00002", "2601.00003"}
-    text = out.file.getvalue()
-    assert "Whisper-Jail" in text and "papers/safety/jailbreak.md" in text and "https://arxiv.org/abs/2601.00001" in text
-    assert "Session: 1 accept, 1 defer, 1 edit, 1 reject" in text
+def test_one_paper_fits_80x24(store, index):
+    seed_snapshot(store, ROOT, n=20)
+    first = review.load_queue(store)[0]
+    app = ReviewApp(Walk(store, "alice", index=index))
+    seen = {}
+
+    async def script(pilot, screen):
+        for name in ("#head", "#title", "#authors", "#link", "#abstract-box", "#prediction", "#message", "#keys"):
+            region = screen.query_one(name).region
+            assert region.height >= 1 and region.y + region.height <= SIZE[1], name
+            seen[name] = region
+        box = screen.query_one("#abstract-box")
+        assert box.max_scroll_y > 0  # a real abstract is longer than its box: it scrolls, the rest stays put
+        await pilot.press("pagedown")
+        assert box.scroll_y > 0 and screen.query_one("#title").region == seen["#title"]
+        seen["texts"] = {n: shown(screen, n) for n in ("#head", "#title", "#authors", "#link", "#prediction", "#keys")}
+        await pilot.press("a")  # the next paper, with the confirmation of this one: the docs screenshot
+        seen["message"] = shown(screen, "#message")
+        (ROOT / "docs" / "review-terminal.svg").write_text(pilot.app.export_screenshot(title="trust-tagger review"))
+
+    run(app, script)
+    texts = seen["texts"]
+    assert texts["#head"].startswith(f" 1/20  {first.key}  {first.date}")
+    assert texts["#title"] == first.title and first.authors[0] in texts["#authors"]
+    assert texts["#link"] == first.link
+    assert "Would go to" in texts["#prediction"] and "papers/" in texts["#prediction"]
+    assert "a accept" in texts["#keys"] and "u undo" in texts["#keys"] and "? help" in texts["#keys"]
+    assert seen["#keys"].y == SIZE[1] - 1 and seen["#head"].y == 0
+    assert seen["message"].startswith("saved: " + first.title[:20]) and store.get_paper(first.key).status == "accepted"
 
 
-def test_screen_shows_untrusted_text_literally(seeded, index):
-    title, abstract, date, pred = PAPERS["2601.00004"]
-    add_paper(seeded, "2601.00099", "Escape \x1b[2J\x1b]0;pwned\x07 title", "Bell \x07 and [link=x]y[/link]", date, pred)
-    out = console()
-    review_tui.run_review(seeded, "alice", index=index, keys=[key("2601.00004"), key("2601.00099")], console=out,
-                          read_key=scripted("s", "s"))
-    text = out.file.getvalue()
-    assert "[bold]Markup[/bold] and <b>tags</b> in a title" in text  # not interpreted as rich markup
-    assert "<script>window.__pwned = 1</script>" in text  # shown as text
-    assert "[link=x]y[/link]" in text
-    assert "\x1b" not in text and "\x07" not in text  # no escape sequences reach the terminal
-    assert "Escape [2J]0;pwned title" in text
-
-
-def test_near_duplicate_is_shown(seeded, index):
-    out = console()
-    review_tui.run_review(seeded, "alice", index=index, keys=[key("2601.00005")], console=out, read_key=scripted("q"))
-    text = out.file.getvalue()
-    assert "already on the list?" in text and "similar title" in text and "Voice Jailbreak Attacks Against GPT-4o" in text
-
-
-def test_invalid_edit_is_refused_and_the_paper_shown_again(seeded, index):
-    out = console()
-    session = review_tui.run_review(
-        seeded, "alice", index=index, keys=[key("2601.00002")], console=out,
-        read_key=scripted("e", "e", "x", "q"), read_line=scripted("2", "999", "q"))
-    text = out.file.getvalue()
-    assert "not saved: no subcategory number 999" in text and "unknown key 'x'" in text
-    assert session.decided == {} and seeded.get_paper(key("2601.00002")).status == "review"
-
-
-def test_conflict_with_another_reviewer_is_reported_not_overwritten(seeded, index):
-    k = key("2601.00001")
-
-    def bob_decides_meanwhile():
-        review.decide(seeded, k, "reject", "bob", revision=0, index=index)
-        return "a"
-
-    answers = iter([bob_decides_meanwhile, lambda: "", lambda: "q"])
-    out = console()
-    session = review_tui.run_review(seeded, "alice", index=index, keys=[k, key("2601.00002")], console=out,
-                                    read_key=lambda: next(answers)())
-    assert session.conflicts == 1 and session.decided == {}
-    assert seeded.get_paper(k).status == "rejected"
-    assert "bob" in out.file.getvalue() and "NOT saved" in out.file.getvalue()
-
-
-def test_queue_mode_walks_in_order_and_skips_papers_decided_meanwhile(seeded, index):
+def test_terminal_flow_with_undo_at_80x24(seeded, index, tmp_path):
     queue = [p.key for p in review.load_queue(seeded)]
-    review.decide(seeded, queue[1], "reject", "bob", revision=0, index=index)
-    out = console()
-    seen = []
+    assert queue[:3] == [key("2601.00001"), key("2601.00005"), key("2601.00002")]
+    walk = Walk(seeded, "alice", index=index, keys=[key("2601.00003")] + queue[:3])
+    app = ReviewApp(walk)
+    log = []
 
-    def read():
-        seen.append(out.file.getvalue().count("/5  arxiv:"))
-        return "s"
-    session = review_tui.run_review(seeded, "alice", index=index, console=out, read_key=read)
-    assert session.skipped == 4 and len(seen) == 4  # 4 left: the one bob rejected is not in the queue
+    async def script(pilot, screen):
+        await pilot.press("a")  # no predicted file: says so, and the message stays
+        log.append(shown(screen, "#message"))
+        await pilot.press("down", "up")
+        assert shown(screen, "#message") == log[-1]
+        await pilot.press("r")  # reject the ASR paper
+        await pilot.press("u")  # ... and take it back
+        log.append(shown(screen, "#message"))
+        assert shown(screen, "#title").startswith("Faster Conformer")
+        await pilot.press("s", "a")  # skip it; accept Whisper-Jail
+        log.append(shown(screen, "#message"))
+        await pilot.press("b")  # back to Whisper-Jail, now decided: a is not a key for it
+        assert shown(screen, "#title").startswith("Whisper-Jail")
+        await pilot.press("a")
+        log.append(shown(screen, "#message"))
+        await pilot.press("z")
+        log.append(shown(screen, "#message"))
+        await pilot.press("?")
+        assert isinstance(pilot.app.screen, HelpScreen)
+        await pilot.press("x")  # any key closes the help
+        assert not isinstance(pilot.app.screen, HelpScreen)
+        await pilot.press("s", "e")  # edit the next paper (Voice Jailbreak): relevance 1, two files, a note
+        assert isinstance(pilot.app.screen, EditScreen)
+        await pilot.press("1", "enter")
+        await pilot.press(*"safety/jailbreak,security/attack", "enter")
+        await pilot.press(*"adjacent", "enter")
+        log.append(shown(screen, "#message"))
+        await pilot.press("d")  # defer the deepfake paper
+        assert "Nothing left in this sitting" in shown(screen, "#abstract")
+        await pilot.press("u")  # undo the defer, from the end screen
+        assert shown(screen, "#title").startswith("Detecting Cloned Voices")
+        await pilot.press("q")
+
+    run(app, script)
+    assert "not saved: the model named no list file" in log[0]
+    assert log[1].startswith("undone: Faster Conformer") and "is back (review)" in log[1]
+    assert log[2].startswith("saved: Whisper-Jail") and "accept" in log[2]
+    assert "unknown key 'a' for a decided paper" in log[3]
+    assert "unknown key 'z'" in log[4]
+    assert "edit, accepted safety/jailbreak, security/attack" in log[5]
+    tally = app.return_value
+    assert tally.quit and tally.undone == 2 and tally.decided["accept"] == 1 and tally.decided["edit"] == 1
+    assert seeded.get_paper(key("2601.00003")).status == "review"
+    assert seeded.get_paper(key("2601.00001")).status == "accepted"
+    row = seeded.get_paper(key("2601.00005"))
+    assert (row.status, row.relevance, row.labels) == ("accepted", 1, ["safety/jailbreak", "security/attack"])
+    assert review.get_paper(seeded, key("2601.00002")).item_state == "pending"  # the defer was undone
+    assert review.audit_log(seeded, key("2601.00005"))[0]["predicted"]["note"] == "adjacent"
+    export = tmp_path / "decisions.jsonl"
+    walk.finish(export)
+    assert {json.loads(line)["arxiv_id"] for line in export.read_text().splitlines()} == {"2601.00001", "2601.00005"}
 
 
-def test_correcting_an_auto_decision_from_the_terminal(seeded, index):
-    out = console()
-    session = review_tui.run_review(seeded, "erin", index=index, keys=[key("2601.00010"), key("2601.00011")],
-                                    console=out, read_key=scripted("a", "u", "e"),
-                                    read_line=scripted("2", "hallucination/general", ""))
-    assert session.decided == {"undo": 2}
-    assert "unknown key 'a'" in out.file.getvalue()  # accept is for queued papers
-    assert seeded.get_paper(key("2601.00010")).status == "rejected"
-    assert seeded.get_paper(key("2601.00011")).labels == ["hallucination/general"]
+def test_escape_cancels_an_edit_and_a_bad_subcategory_is_refused(seeded, index):
+    app = ReviewApp(Walk(seeded, "alice", index=index, keys=[key("2601.00002")]))
+    log = []
+
+    async def script(pilot, screen):
+        await pilot.press("e", "escape")
+        log.append(shown(screen, "#message"))
+        await pilot.press("e", "2", "enter", "9", "9", "9", "enter", "enter")
+        assert isinstance(pilot.app.screen, EditScreen)  # refused: still editing
+        log.append(str(pilot.app.screen.query_one("#edit-error").content))
+        await pilot.press("escape", "q")
+
+    run(app, script)
+    assert log[0] == "edit cancelled: nothing saved" and "no subcategory number 999" in log[1]
+    assert seeded.get_paper(key("2601.00002")).status == "review" and review.audit_log(seeded) == []
 
 
-def test_line_input_fallback_off_a_tty(monkeypatch):
-    monkeypatch.setattr(sys, "stdin", io.StringIO("accept\n"))
-    assert review_tui.read_key_tty() == "a"
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    assert review_tui.read_key_tty() == "q"  # end of input quits
+def test_conflict_is_reported_and_nothing_overwritten(seeded, index):
+    k = key("2601.00001")
+    app = ReviewApp(Walk(seeded, "alice", index=index, keys=[k, key("2601.00002")]))
+    log = []
 
+    async def script(pilot, screen):
+        review.decide(seeded, k, "reject", "bob", revision=0, index=index)  # bob, from the web page
+        await pilot.press("a")
+        log.append(shown(screen, "#message"))
+        log.append(shown(screen, "#title"))
+        await pilot.press("q")
 
-def test_print_queue(seeded):
-    out = console()
-    review_tui.print_queue(review.load_queue(seeded), out)
-    text = out.file.getvalue()
-    assert "review queue (5)" in text and "arxiv:2601.00001" in text and "safety/jailbreak" in text
-
-
-# -- CLI ---------------------------------------------------------------------------------------------
-def test_cli_list_export_and_interactive(seeded, list_copy, tmp_path, monkeypatch):
-    monkeypatch.setenv("TRUST_TAGGER_LABELED_DIR", str(tmp_path / "labeled"))
-    monkeypatch.setenv("COLUMNS", "200")
-    db = seeded.url
-    runner = CliRunner()
-    r = runner.invoke(cli_app, ["review", "--list", "--db", db, "--list-dir", str(list_copy), "--category", "safety"])
-    assert r.exit_code == 0, r.output
-    assert "arxiv:2601.00001" in r.output and "arxiv:2601.00003" not in r.output
-    r = runner.invoke(cli_app, ["review", "--db", db, "--list-dir", str(list_copy), "--reviewer", "zoe",
-                                "--relevant-only"], input="r\nq\n")
-    assert r.exit_code == 0, r.output
-    assert "Session: 1 reject" in r.output
-    assert json.loads((tmp_path / "labeled" / "decisions.jsonl").read_text())["reviewer"] == "zoe"
-    out = tmp_path / "export.jsonl"
-    r = runner.invoke(cli_app, ["review", "--export", str(out), "--db", db])
-    assert r.exit_code == 0 and "1 decisions written" in r.output
-    assert json.loads(out.read_text())["action"] == "reject"
-    r = runner.invoke(cli_app, ["review", "--list", "--since", "soon", "--db", db])
-    assert r.exit_code != 0
-
-
-def test_enqueue_again_does_not_requeue_a_decided_paper(seeded, index):
-    k = key("2601.00003")
-    review.decide(seeded, k, "reject", "alice", revision=0, index=index)
-    assert seeded.enqueue(k, None, 1.0) is False  # e.g. a new arXiv version routed to review again
-    assert k not in {p.key for p in review.load_queue(seeded)} and seeded.get_paper(k).status == "rejected"
+    run(app, script)
+    assert "bob" in log[0] and "NOT saved" in log[0] and log[1].startswith("Detecting Cloned Voices")
+    assert seeded.get_paper(k).status == "rejected" and app.return_value.conflicts == 1

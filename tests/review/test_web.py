@@ -222,3 +222,97 @@ def test_app_from_settings_uses_its_store_token_and_labeled_dir(tmp_path, list_c
     exported = tmp_path / "data" / "labeled" / "decisions.jsonl"
     assert json.loads(exported.read_text())["arxiv_id"] == "2601.00003"
     assert (tmp_path / "review.db").exists()
+
+
+# -- search, filters that keep their state, bulk actions, undo, the adjacent view ------------------------------
+def test_search_and_filters_keep_their_state(app):
+    client = client_for(app)
+    html = client.get("/queue", params={"q": "cloned voices"}).text
+    assert re.findall(r'class="open" href="[^"]+">([^<]+)</a>', html) == ["Detecting Cloned Voices with Self-Supervised Features"]
+    assert 'value="cloned voices"' in html
+    r = client.get("/queue", follow_redirects=False)  # the next visit comes back to the same view
+    assert r.status_code == 303 and r.headers["location"] == "/queue?q=cloned+voices"
+    item = client.get(paper_url(key("2601.00002")), params={"q": "cloned voices"}).text
+    assert 'href="/queue?q=cloned+voices" id="back-queue"' in item
+    cleared = client.get("/queue", params={"clear": "1"})
+    assert len(re.findall(r'class="open"', cleared.text)) == 5
+    assert client.get("/queue", follow_redirects=False).status_code == 200  # forgotten
+    assert "2601.00004" in client.get("/queue", params={"q": "2601.00004"}).text
+
+
+def test_unknown_category_is_refused_not_an_empty_queue(app):
+    r = client_for(app).get("/queue", params={"category": "safty"})
+    assert r.status_code == 400 and "unknown category" in r.text and "safety" in r.text
+
+
+def test_bulk_reject_is_audited_per_paper_and_can_be_undone(app, seeded, export_file):
+    alice, bob = login(app, "alice"), login(app, "bob")
+    html = alice.get("/queue").text
+    picks = {k: value for value, k in re.findall(r'name="item" value="(([^"@]+)@\d+)"', html)}
+    chosen = [picks[key(a)] for a in ("2601.00001", "2601.00003", "2601.00004")]
+    assert decide(bob, key("2601.00003"), "defer").status_code == 303  # bob, meanwhile
+    r = alice.post("/bulk", data={"csrf": csrf_in(html), "action": "reject", "item": chosen}, follow_redirects=False)
+    assert r.status_code == 303
+    page = alice.get(r.headers["location"]).text
+    assert "Saved: <strong>reject</strong> for 2 papers" in page and "arxiv:2601.00003</a>" in page  # one refused
+    assert seeded.get_paper(key("2601.00001")).status == "rejected"
+    assert seeded.get_paper(key("2601.00003")).status == "review"  # bob's defer stands
+    assert [d["reviewer"] for d in review.audit_log(seeded, key("2601.00004"))] == ["alice"]
+    assert len(export_file.read_text().splitlines()) == 2
+    undo = re.search(r'<form method="post" action="/bulk" id="form-revert">(.*?)</form>', page, re.S).group(1)
+    items = re.findall(r'name="item" value="([^"]+)"', undo)
+    r = alice.post("/bulk", data={"csrf": csrf_in(page), "action": "revert", "item": items}, follow_redirects=False)
+    assert r.status_code == 303
+    assert seeded.get_paper(key("2601.00001")).status == "review" and seeded.get_paper(key("2601.00004")).status == "review"
+    assert export_file.read_text() == ""
+    r = alice.post("/bulk", data={"csrf": "forged", "action": "reject", "item": chosen})
+    assert r.status_code == 403
+    r = alice.post("/bulk", data={"csrf": csrf_in(page), "action": "edit", "item": chosen})
+    assert r.status_code == 400
+
+
+def test_saved_banner_has_an_undo_that_puts_the_paper_back(app, seeded):
+    client = login(app, "alice")
+    k = key("2601.00001")
+    r = decide(client, k, "accept")
+    page = client.get(r.headers["location"]).text
+    form = re.search(r'<form method="post" action="([^"]+)" id="form-revert">(.*?)</form>', page, re.S)
+    assert form.group(1) == paper_url(k) + "/decide"
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form.group(2)))
+    assert fields["action"] == "revert"
+    r = client.post(form.group(1), data=fields, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(paper_url(k) + "?saved=revert")
+    assert "Undone:" in client.get(r.headers["location"]).text
+    assert seeded.get_paper(k).status == "review"
+    assert 'id="form-accept"' in client.get(paper_url(k)).text  # decide it again
+
+
+def test_adjacent_view_promotes_in_one_click(app, seeded):
+    client = login(app, "alice")
+    html = client.get("/adjacent").text
+    assert "Detecting Cloned Voices" in html and "Whisper-Jail" not in html
+    form = re.search(r'<form method="post" action="(/paper/arxiv:2601.00002/promote)" class="promote">(.*?)</form>',
+                     html, re.S)
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form.group(2)))
+    r = client.post(form.group(1), data=fields, follow_redirects=False)
+    assert r.status_code == 303
+    row = seeded.get_paper(key("2601.00002"))
+    assert (row.status, row.relevance, row.labels, row.decided_by) == ("accepted", 2, ["safety/deepfake"], "reviewer:alice")
+    page = client.get(r.headers["location"]).text
+    assert "Promoted to core" in page and 'id="form-revert"' in page
+    assert "Detecting Cloned Voices" not in page.split("</h1>", 1)[1]  # no longer adjacent
+    r = client.post(form.group(1), data=fields)  # the same (stale) click again
+    assert r.status_code == 409
+
+
+def test_decision_first_layout_and_login_instructions(app):
+    client = login(app, "alice")
+    html = client.get(paper_url(key("2601.00001"))).text
+    order = [html.index(f'id="{x}"') for x in ("title", "abstract", "prediction", "btn-accept", "all-probs")]
+    assert order == sorted(order)  # decision first, the full probability table after the buttons
+    assert '<details class="card" id="all-probs">' in html  # folded
+    shown = html[html.index('id="prediction"'):html.index('id="decide"')]
+    assert "safety/deepfake" not in shown  # 10 %: not one that matters
+    assert "papers/safety/jailbreak.md" in shown and "83%" in shown
+    login_page = client_for(app).get("/login").text
+    assert "--token-file" in login_page and "TRUST_TAGGER_REVIEW_TOKEN" in login_page

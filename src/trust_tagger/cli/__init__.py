@@ -10,9 +10,17 @@ from trust_tagger.cli import pipeline as cli_pipeline
 from trust_tagger.cli import retrain as cli_retrain
 from trust_tagger.cli import review as cli_review
 from trust_tagger.cli.errors import wrap_commands
+from trust_tagger.cli.options import VersionOpt
 
 app = typer.Typer(help="Find trustworthy-audio-AI papers on arXiv, tag them, and merge them into the awesome list.",
                   no_args_is_help=True, add_completion=False)
+
+
+
+@app.callback()
+def main(version: VersionOpt = False) -> None:
+    """Find trustworthy-audio-AI papers on arXiv, tag them, and merge them into the awesome list."""
+
 
 for area in (cli_pipeline, cli_model, cli_review, cli_retrain):
     area.register(app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -11,53 +10,13 @@ import typer
 from rich.console import Console
 
 from trust_tagger.cli.errors import CliError
-from trust_tagger.cli.options import ModelOpt
+from trust_tagger.cli.options import DbOpt, ListDirOpt, ModelOpt, ReportsDirOpt
+from trust_tagger.cli.progress import StagedProgress, progress_bar
 from trust_tagger.config import load_settings
 
 console = Console()
 err = Console(stderr=True)
 
-
-
-@contextlib.contextmanager
-def _progress(description: str, total: int):
-    """A rich progress bar; yields advance(n)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=err, transient=False) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
-
-
-class _StagedProgress:
-    """progress(stage, done, total) callback for training: one bar per stage."""
-
-    def __init__(self):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=err)
-        self.tasks: dict[str, int] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage not in self.tasks:
-            self.tasks[stage] = self.bar.add_task(stage, total=total)
-        self.bar.update(self.tasks[stage], completed=done, total=total)
-
-    def __enter__(self):
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *a):
-        return self.bar.__exit__(*a)
 
 
 def _load_model(model: Path | None, settings):
@@ -83,12 +42,13 @@ def register(app: typer.Typer) -> None:
         holdout_list: Annotated[Path | None, typer.Option("--holdout-list", help="A later copy of the list: papers it adds are kept out of training (temporal check).")] = None,
         make_current: Annotated[bool | None, typer.Option("--current/--no-current", help="Make the new model current (default: only when there is none yet).")] = None,
         no_register: Annotated[bool, typer.Option("--no-register", help="Only write the folder.")] = False,
+        list_dir: ListDirOpt = None,
     ) -> None:
         """Build the dataset, fine-tune, calibrate, evaluate on the frozen test split, register the model."""
         from trust_tagger.retrain.train import summary_lines, train_version
 
-        settings = load_settings()
-        with _StagedProgress() as progress:
+        settings = load_settings(list_dir=list_dir)
+        with StagedProgress() as progress:
             result = train_version(settings, base_model=base_model, output=output, epochs=epochs, max_length=max_length,
                                    holdout_list=holdout_list, register_model=not no_register, make_current=make_current,
                                    progress=progress, log=lambda s: err.print(s, highlight=False))
@@ -106,7 +66,7 @@ def register(app: typer.Typer) -> None:
 
         settings = load_settings()
         tagger = _load_model(model, settings)
-        report = classify_file(tagger, input, output, progress_factory=lambda n: _progress("classifying", n),
+        report = classify_file(tagger, input, output, progress_factory=lambda n: progress_bar("classifying", n),
                                policy=settings.merge_policy)
         for s in report.skipped:
             err.print(f"[yellow]skipped {s.where}:[/yellow] {s.reason}", highlight=False)
@@ -118,11 +78,13 @@ def register(app: typer.Typer) -> None:
         model: ModelOpt = None,
         output: Annotated[Path | None, typer.Option("--output", help="Report folder (default reports/eval-<version>).")] = None,
         later_list: Annotated[Path | None, typer.Option("--later-list", help="A later copy of the list for the temporal check (default: tests/fixtures/awesome-list-2026-06-10 when present).")] = None,
+        list_dir: ListDirOpt = None,
+        reports_dir: ReportsDirOpt = None,
     ) -> None:
         """Write report.md with PR curve, reliability diagram and per-category figures for a model."""
         from trust_tagger.retrain.evaluate import evaluate_model, metrics_table
 
-        settings = load_settings()
+        settings = load_settings(list_dir=list_dir, reports_dir=reports_dir)
         tagger = _load_model(model, settings)
         if later_list is None:
             default = settings.root / "tests" / "fixtures" / "awesome-list-2026-06-10"
@@ -134,11 +96,21 @@ def register(app: typer.Typer) -> None:
     @app.command("build-dataset")
     def build_dataset(
         output: Annotated[Path | None, typer.Option("--output", help="Default data/labeled/dataset.jsonl.")] = None,
+        list_dir: ListDirOpt = None,
+        db: DbOpt = None,
     ) -> None:
-        """Merge list, annotations and review decisions into the labeled set with its frozen split."""
+        """Merge list, annotations and review decisions into the labeled set with its frozen split.
+
+        With --db, that store's review decisions are exported into the labels first (as retrain does)."""
         from trust_tagger.retrain import dataset as D
 
-        settings = load_settings()
+        settings = load_settings(list_dir=list_dir, db_url=db)
+        if db is not None:
+            from trust_tagger.review.export import decisions_path, export_decisions
+            from trust_tagger.store.store import Store
+
+            count = export_decisions(Store(settings.resolved_db_url), decisions_path(settings))
+            err.print(f"{count} review decisions exported to {decisions_path(settings)}", highlight=False)
         problems: list[str] = []
         ds = D.build_dataset(settings.path(settings.list_dir), settings.path(settings.labeled_dir),
                              settings.path(settings.snapshot_path), problems=problems)

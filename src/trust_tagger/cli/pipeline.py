@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from trust_tagger.cli.options import DbOpt, ListDirOpt, parse_date
+from trust_tagger.cli.options import DbOpt, ListDirOpt, ReportsDirOpt, parse_date
 from trust_tagger.config import load_settings
 
 console = Console()
@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
         until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: today).")] = None,
         list_dir: ListDirOpt = None,
         db: DbOpt = None,
+        reports_dir: ReportsDirOpt = None,
         prefect: Annotated[bool, typer.Option("--prefect/--no-prefect", help="Run as a Prefect flow (tasks, artifact; "
                                               "a temporary server when none is configured) or as plain steps.")] = True,
     ) -> None:
@@ -38,9 +39,10 @@ def register(app: typer.Typer) -> None:
             from flows.nightly import nightly as nightly_flow
 
             result = nightly_flow(source=source, since=since_d, until=until_d,
-                                  list_dir=str(list_dir) if list_dir else None, db=db)
+                                  list_dir=str(list_dir) if list_dir else None, db=db,
+                                  reports_dir=str(reports_dir) if reports_dir else None)
         else:
-            result = _nightly_without_prefect(source, since_d, until_d, list_dir, db)
+            result = _nightly_without_prefect(source, since_d, until_d, list_dir, db, reports_dir)
         counts = result["counts"]
         for file, line in counts["merged_lines"]:
             console.print(f"[green]+[/green] {file}: {line.rstrip()}", highlight=False, soft_wrap=True)
@@ -77,6 +79,9 @@ def register(app: typer.Typer) -> None:
     def schedule(
         cron: Annotated[str, typer.Option(help="Cron for the nightly flow.")] = "0 3 * * *",
         retrain_cron: Annotated[str, typer.Option(help="Cron for the weekly retrain flow.")] = "0 4 * * 0",
+        list_dir: ListDirOpt = None,
+        db: DbOpt = None,
+        reports_dir: ReportsDirOpt = None,
     ) -> None:
         """Serve the nightly (and weekly retrain) flow on a cron. Needs a real Prefect server:
         `prefect server start` and PREFECT_API_URL=http://127.0.0.1:4200/api."""
@@ -87,16 +92,17 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         from flows.serve import serve_all
 
-        serve_all(cron=cron, retrain_cron=retrain_cron)
+        serve_all(cron=cron, retrain_cron=retrain_cron, list_dir=str(list_dir) if list_dir else None, db=db,
+                  reports_dir=str(reports_dir) if reports_dir else None)
 
 
-def _nightly_without_prefect(source, since, until, list_dir, db) -> dict:
+def _nightly_without_prefect(source, since, until, list_dir, db, reports_dir=None) -> dict:
     """The same steps and lifecycle as the flow, no Prefect server; a due retrain runs in-process."""
     from trust_tagger.nightly.run import run_nightly
     from trust_tagger.retrain.loop import retrain, should_retrain
     from trust_tagger.store.store import Store
 
-    settings = load_settings(list_dir=list_dir, db_url=db)
+    settings = load_settings(list_dir=list_dir, db_url=db, reports_dir=reports_dir)
     store = Store(settings.resolved_db_url)
     result = run_nightly(settings, store, source=source, since=since, until=until)
     if should_retrain(store, settings):

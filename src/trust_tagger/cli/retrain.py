@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from trust_tagger.cli.options import DbOpt, ListDirOpt, ReportsDirOpt
 from trust_tagger.config import load_settings
 
 console = Console()
@@ -18,23 +19,51 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def retrain(
         base_model: Annotated[str | None, typer.Option("--base-model", help="HF model id or local folder (default: settings.base_model).")] = None,
-        epochs: Annotated[int | None, typer.Option("--epochs", help="Fine-tuning epochs of the candidate.")] = None,
+        epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Fine-tuning epochs of the candidate.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Train even when the labels did not change since the current model.")] = False,
-        db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store (review decisions).")] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what it would do (labels, new decisions, "
+                                              "expected time) and write nothing.")] = False,
+        prefect: Annotated[bool, typer.Option("--prefect/--no-prefect", help="Run as a Prefect flow (progress in "
+                                              "its log) or in-process (a progress bar).")] = True,
+        list_dir: ListDirOpt = None,
+        db: DbOpt = None,
+        reports_dir: ReportsDirOpt = None,
     ) -> None:
         """Retrain on list + annotations + review decisions; promote the candidate only if the gate passes."""
-        from flows.retrain import retrain as retrain_flow
+        from trust_tagger.retrain import loop as R
+        from trust_tagger.store.store import Store
 
-        result = retrain_flow(base_model=base_model, epochs=epochs, force=force, db=db)
-        typer.echo((Path(result["report_dir"]) / "report.md").read_text())
-        console.print(f"report: {Path(result['report_dir']) / 'report.json'}")
+        settings = load_settings(list_dir=list_dir, db_url=db, reports_dir=reports_dir)
+        store = Store(settings.resolved_db_url)
+        plan = R.plan(settings, store, epochs=epochs, force=force)
+        for line in plan.lines():
+            console.print(line, highlight=False)
+        if dry_run:
+            return
+        if prefect:
+            from flows.retrain import retrain as retrain_flow
+
+            result = retrain_flow(base_model=base_model, epochs=epochs, force=force, list_dir=str(settings.list_dir),
+                                  db=settings.db_url, reports_dir=str(settings.reports_dir))
+            report_dir = Path(result["report_dir"])
+        else:
+            from trust_tagger.cli.progress import StagedProgress
+
+            with StagedProgress() as progress:
+                result = R.retrain(settings, store, base_model=base_model, epochs=epochs, force=force,
+                                   progress=progress, log=lambda s: console.print(s, highlight=False))
+            report_dir = Path(result.report_dir)
+        typer.echo((report_dir / "report.md").read_text())
+        console.print(f"report: {report_dir / 'report.json'}")
 
     @app.command("audit-labels")
     def audit_labels(
         queue: Annotated[bool, typer.Option("--queue", help="Put the listed suspects into the review queue.")] = False,
         top: Annotated[int, typer.Option("--top", min=1, help="How many suspects to list (and queue).")] = 50,
-        db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store (for --queue).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the suspects as JSON.")] = False,
+        list_dir: ListDirOpt = None,
+        db: DbOpt = None,
+        reports_dir: ReportsDirOpt = None,
     ) -> None:
         """List labels that look wrong (out-of-fold model disagreement, wrong arXiv ids, list conflicts)."""
         from trust_tagger.retrain.dataset import load_pool
@@ -45,7 +74,7 @@ def register(app: typer.Typer) -> None:
             write_audit_report,
         )
 
-        settings = load_settings(db_url=db)
+        settings = load_settings(list_dir=list_dir, db_url=db, reports_dir=reports_dir)
         suspects = audit_from_settings(settings)
         shown = suspects[:top]
         out = write_audit_report(settings, suspects)

@@ -11,6 +11,7 @@ per-category / per-subcategory probabilities *given* the paper is relevant).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -112,6 +113,25 @@ _SUB_RULES: dict[str, str] = {
     "safety/defense": r"guardrail|defen[cs]e", "security/adversarial_examples": r"adversarial",
     "security/poison_and_backdoor": r"backdoor|poison|trojan", "privacy/watermark_and_copyright": r"watermark|copyright",
 }
+
+
+def keyword_evidence(text: str, labels: Iterable[str]) -> list[tuple[int, int, str]]:
+    """Where the keyword rules of these categories or subcategories match ``text``: sorted,
+    non-overlapping (start, end, label) spans.
+
+    The fine-tuned model gives no attributions; these are the terms a maintainer would grep for that
+    back the predicted labels, so the review screens can mark why a paper is in front of the reviewer."""
+    spans: list[tuple[int, int, str]] = []
+    for label in dict.fromkeys(labels):
+        pattern = _SUB_RULES.get(label) or _RULES.get(label.split("/")[0])
+        if pattern:
+            spans += [(m.start(), m.end(), label) for m in re.finditer(pattern, text, re.IGNORECASE) if m.end() > m.start()]
+    out: list[tuple[int, int, str]] = []
+    for span in sorted(spans):
+        if out and span[0] < out[-1][1]:
+            continue
+        out.append(span)
+    return out
 
 
 class KeywordRules:

@@ -7,7 +7,18 @@ re-exports the library API the screens and scripts use (``review.load_queue``, `
 """
 
 from trust_tagger.listfile.index import ListIndex, list_files, load_list_index
-from trust_tagger.review.decisions import ACTIONS, LABEL_ACTIONS, REVIEWER_PREFIX, Outcome, clean_reviewer, decide
+from trust_tagger.review.decisions import (
+                                           ACTIONS,
+                                           LABEL_ACTIONS,
+                                           REVIEWER_PREFIX,
+                                           BulkResult,
+                                           Outcome,
+                                           clean_reviewer,
+                                           decide,
+                                           decide_each,
+                                           promote,
+                                           revertible,
+)
 from trust_tagger.review.export import audit_log, decision_records, export_decisions
 from trust_tagger.review.queue import (
                                            DECIDED_STATUSES,
@@ -16,6 +27,7 @@ from trust_tagger.review.queue import (
                                            QueueFilter,
                                            ReviewError,
                                            ReviewPaper,
+                                           adjacent_papers,
                                            decided_papers,
                                            get_paper,
                                            load_queue,
@@ -24,7 +36,8 @@ from trust_tagger.review.queue import (
 )
 from trust_tagger.routing import review_priority
 
-__all__ = ["ACTIONS", "DECIDED_STATUSES", "LABEL_ACTIONS", "QUEUE_STATES", "REVIEWER_PREFIX", "Conflict",
-           "ListIndex", "Outcome", "QueueFilter", "ReviewError", "ReviewPaper", "audit_log", "clean_reviewer",
-           "decide", "decided_papers", "decision_records", "export_decisions", "get_paper", "list_files",
-           "load_list_index", "load_queue", "next_in_queue", "order_queue", "review_priority"]
+__all__ = ["ACTIONS", "DECIDED_STATUSES", "LABEL_ACTIONS", "QUEUE_STATES", "REVIEWER_PREFIX", "BulkResult",
+           "Conflict", "ListIndex", "Outcome", "QueueFilter", "ReviewError", "ReviewPaper", "adjacent_papers",
+           "audit_log", "clean_reviewer", "decide", "decide_each", "decided_papers", "decision_records",
+           "export_decisions", "get_paper", "list_files", "load_list_index", "load_queue", "next_in_queue",
+           "order_queue", "promote", "review_priority", "revertible"]

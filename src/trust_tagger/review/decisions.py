@@ -23,8 +23,9 @@ from trust_tagger.listfile.index import ListIndex, load_list_index
 from trust_tagger.review.queue import DECIDED_STATUSES, QUEUE_STATES, Conflict, ReviewError, get_paper
 from trust_tagger.store.store import Store
 
-ACTIONS = ("accept", "edit", "reject", "defer", "undo")
+ACTIONS = ("accept", "edit", "reject", "defer", "undo", "revert")
 LABEL_ACTIONS = ("accept", "edit", "reject", "undo")  # the ones that say what the paper is
+STACK_ACTIONS = LABEL_ACTIONS + ("defer", "revert")  # what the export replays: a revert cancels the one before
 REVIEWER_PREFIX = "reviewer:"  # pipeline.needs_decision keeps the model off papers decided this way
 
 
@@ -84,7 +85,9 @@ def decide(store: Store, key: str, action: str, reviewer: str, *, revision: int 
     None skips the check and is meant for scripts only. Actions: ``accept`` (as predicted), ``edit``
     (given relevance and labels, then accept; relevance 0 rejects), ``reject``, ``defer`` (stays
     queued, after the pending papers) and ``undo``: correct a paper already decided (by the model or a
-    maintainer) with given labels, or without any, flip it (accepted <-> rejected).
+    maintainer) with given labels, or without any, flip it (accepted <-> rejected); ``revert``: take
+    back the paper's latest decision not yet reverted, restoring the state it found (a queued paper
+    goes back into the queue, as it was), so "undo" on a screen never invents a label.
     """
     if action not in ACTIONS:
         raise ReviewError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
@@ -95,6 +98,8 @@ def decide(store: Store, key: str, action: str, reviewer: str, *, revision: int 
         raise ReviewError(f"unknown paper {key}")
     if revision is not None and paper.revision != revision:
         raise _conflict(store, key, paper.revision)
+    if action == "revert":
+        return _revert(store, paper, reviewer, note)
     queued = paper.item_state in QUEUE_STATES and paper.status not in DECIDED_STATUSES
     if action != "undo" and not queued:
         raise ReviewError(f"{key} is not waiting in the queue (status {paper.status}); use undo to correct it")
@@ -133,7 +138,8 @@ def decide(store: Store, key: str, action: str, reviewer: str, *, revision: int 
             "categories": list(pred.get("labels", [])), "subcategories": paper.predicted_targets,
             "decision": pred.get("decision"), "prediction_id": pred.get("id"),
             "previous_status": paper.status, "previous_labels": paper.labels,
-            "previous_decided_by": paper.decided_by, "random_pick": paper.random_pick,
+            "previous_decided_by": paper.decided_by, "previous_relevance": paper.relevance,
+            "previous_item_state": paper.item_state, "random_pick": paper.random_pick,
             "note": (note or "").strip()[:2000], "audio_llm": audio_llm,
         },
     }
@@ -147,6 +153,91 @@ def decide(store: Store, key: str, action: str, reviewer: str, *, revision: int 
     if new_revision is None:
         raise _conflict(store, key, None)
     return Outcome(key, action, status or paper.status, rel, labels, new_revision)
+
+
+def revertible(store: Store, key: str):
+    """The paper's latest decision that no later ``revert`` took back (None: nothing to undo).
+
+    Each revert cancels the newest decision before it that is still standing, so reverting twice
+    takes back the last two decisions, like an undo stack."""
+    owed = 0
+    for d in store.decisions(key):  # newest first
+        if d.action == "revert":
+            owed += 1
+        elif owed:
+            owed -= 1
+        else:
+            return d
+    return None
+
+
+def _revert(store: Store, paper, reviewer: str, note: str) -> Outcome:
+    target = revertible(store, paper.key)
+    if target is None:
+        raise ReviewError(f"{paper.key}: no decision to undo")
+    before = target.predicted or {}
+    status = before.get("previous_status") or "review"
+    item_state = before.get("previous_item_state") or ("pending" if status == "review" else "done")
+    if item_state not in ("pending", "deferred", "done"):
+        item_state = "done"
+    labels = list(before.get("previous_labels") or [])
+    audit = {
+        "action": "revert", "relevance": None, "reviewer": reviewer, "model_version": target.model_version,
+        "categories": [], "subcategories": [],
+        "predicted": {"reverted_decision_id": target.id, "reverted_action": target.action,
+                      "reverted_reviewer": target.reviewer, "previous_status": paper.status,
+                      "previous_labels": paper.labels, "previous_decided_by": paper.decided_by,
+                      "previous_relevance": paper.relevance, "previous_item_state": paper.item_state,
+                      "note": (note or "").strip()[:2000]},
+    }
+    try:
+        new_revision = store.apply_decision(
+            paper.key, expected_revision=paper.revision, item_state=item_state, status=status, labels=labels,
+            relevance=before.get("previous_relevance"), decided_by=before.get("previous_decided_by") or "",
+            audit=audit)
+    except IntegrityError:
+        new_revision = None
+    if new_revision is None:
+        raise _conflict(store, paper.key, None)
+    return Outcome(paper.key, "revert", status, before.get("previous_relevance"), labels, new_revision)
+
+
+def promote(store: Store, key: str, reviewer: str, *, revision: int | None, index: ListIndex | None = None,
+            note: str = "") -> Outcome:
+    """An adjacent paper (relevant, outside the list's core) promoted to core in one click: an audited
+    edit to relevance 2 filed where the model would file it, through :func:`decide` like any other."""
+    index = index or load_list_index(None)
+    paper = get_paper(store, key)
+    if paper is None:
+        raise ReviewError(f"unknown paper {key}")
+    if not paper.predicted_targets:
+        raise ReviewError(f"{key}: the model named no list file; open the paper and choose its subcategories")
+    queued = paper.item_state in QUEUE_STATES and paper.status not in DECIDED_STATUSES
+    return decide(store, key, "edit" if queued else "undo", reviewer, revision=revision, relevance=2,
+                  subcategories=paper.predicted_targets, note=note or "promoted from the adjacent view", index=index)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What one bulk action did: the outcomes, and per paper why it was not saved."""
+
+    saved: list[Outcome]
+    failed: list[tuple[str, str]]
+
+
+def decide_each(store: Store, items: Iterable[tuple[str, int | None]], action: str, reviewer: str, *,
+                index: ListIndex | None = None, note: str = "") -> BulkResult:
+    """One action on a selection (key, revision shown), each through :func:`decide`: audited and
+    conflict-checked per paper, so a paper someone else decided meanwhile is reported, never overwritten."""
+    index = index or load_list_index(None)
+    saved: list[Outcome] = []
+    failed: list[tuple[str, str]] = []
+    for key, revision in items:
+        try:
+            saved.append(decide(store, key, action, reviewer, revision=revision, index=index, note=note))
+        except ReviewError as exc:  # Conflict included
+            failed.append((key, str(exc)))
+    return BulkResult(saved, failed)
 
 
 def _conflict(store: Store, key: str, revision: int | None) -> Conflict:

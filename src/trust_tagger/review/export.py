@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 from trust_tagger.files import write_jsonl
-from trust_tagger.review.decisions import LABEL_ACTIONS
+from trust_tagger.review.decisions import LABEL_ACTIONS, STACK_ACTIONS
 from trust_tagger.store.store import Store
 
 
@@ -30,12 +30,26 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def decision_records(store: Store) -> list[dict]:
-    """One training label per paper: its latest label-carrying decision (defers say nothing about it)."""
-    rows = store.label_decisions(LABEL_ACTIONS)
-    latest: dict[str, dict] = {}
-    for d, arxiv_id in rows:
+    """One training label per paper: its latest label-carrying decision still standing.
+
+    The audit log is replayed per paper as a stack: a ``revert`` (an undo on a screen) takes back the
+    decision before it, so a label a maintainer undid never reaches training; defers say nothing
+    about the paper but are on the stack, because a revert may take one back."""
+    stacks: dict[str, list] = {}
+    for d, arxiv_id in store.label_decisions(STACK_ACTIONS):
         if not arxiv_id:
             continue  # the trainer joins labels to text by arXiv id; the audit log still has the row
+        stack = stacks.setdefault(arxiv_id, [])
+        if d.action == "revert":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(d)
+    latest: dict[str, dict] = {}
+    for arxiv_id, stack in stacks.items():
+        d = next((d for d in reversed(stack) if d.action in LABEL_ACTIONS), None)
+        if d is None:
+            continue
         record = {"arxiv_id": arxiv_id, "relevance": d.relevance, "categories": list(d.categories),
                   "subcategories": list(d.subcategories)}
         if d.predicted.get("audio_llm") is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 
 from trust_tagger.store.schema import PaperRow, PredictionRow, ReviewItemRow
@@ -15,6 +16,8 @@ from trust_tagger.store.store import Store
 
 QUEUE_STATES = ("pending", "deferred")
 DECIDED_STATUSES = ("accepted", "rejected", "listed")
+ADJACENT_RELEVANCE = 0.5  # P(relevance >= 1) at or above this ...
+ADJACENT_CORE = 0.5  # ... and P(relevance = 2) below this: relevant, but not the list's core
 
 
 class ReviewError(ValueError):
@@ -72,6 +75,24 @@ class ReviewPaper:
         return bool(self.prediction and self.prediction["relevance_class"] >= 1)
 
     @property
+    def core(self) -> float | None:
+        """P(relevance = 2) where the model reports it (the core-policy contract), else None."""
+        value = (self.prediction or {}).get("core")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def adjacent(self) -> bool:
+        """Relevant to audio trust but outside the list's core: likely relevant, unlikely core.
+
+        Models that report ``core`` are judged on it; older ones on their relevance class (1 = adjacent)."""
+        pred = self.prediction
+        if not pred:
+            return False
+        if self.core is not None:
+            return pred["relevance"] >= ADJACENT_RELEVANCE and self.core < ADJACENT_CORE
+        return pred.get("relevance_class") == 1
+
+    @property
     def predicted_categories(self) -> list[str]:
         cats = list(self.prediction.get("labels", [])) if self.prediction else []
         return sorted(set(cats) | {t.split("/")[0] for t in self.predicted_targets})
@@ -84,6 +105,7 @@ class QueueFilter:
     until: str | None = None
     relevant_only: bool = False
     include_deferred: bool = True
+    search: str | None = None  # words that must all occur in the title, an author, or the key / arXiv id
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
@@ -93,8 +115,20 @@ class QueueFilter:
                     dt.date.fromisoformat(value)
                 except ValueError as exc:
                     raise ReviewError(f"{name} must be a date YYYY-MM-DD, got {value!r}") from exc
+        if self.since and self.until and self.since > self.until:
+            raise ReviewError(f"since {self.since} is after until {self.until}")
+        if self.search is not None and len(self.search) > 200:
+            raise ReviewError("search is too long (200 characters at most)")
+
+    def validate(self, categories) -> QueueFilter:
+        """Refuse a category the list does not have (a typo would otherwise show an empty queue)."""
+        if self.category and self.category not in categories:
+            raise ReviewError(f"unknown category {self.category!r}; valid: {', '.join(categories)}")
+        return self
 
     def matches(self, paper: ReviewPaper) -> bool:
+        if self.search and not _found(self.search, paper):
+            return False
         if self.since and paper.date < self.since:
             return False
         if self.until and paper.date > self.until:
@@ -108,13 +142,31 @@ class QueueFilter:
         return True
 
 
+_ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5})(v\d+)?")
+
+
+def _found(search: str, paper: ReviewPaper) -> bool:
+    """Every word of ``search`` in the title, the authors or the key; an arXiv id or link finds its paper."""
+    ids = _ARXIV_ID.findall(search)
+    if ids and paper.arxiv_id and any(i == paper.arxiv_id for i, _ in ids):
+        return True
+    hay = " ".join([paper.title, " ".join(paper.authors), paper.key, paper.arxiv_id or ""]).casefold()
+    return all(word in hay for word in search.casefold().split())
+
+
 def _prediction_dict(row: PredictionRow | None) -> dict | None:
     if row is None:
         return None
-    return {"id": row.id, "model_version": row.model_version, "paper_version": row.paper_version,
-            "relevance": row.relevance, "core": row.core, "policy": row.policy, "relevance_class": row.relevance_class, "labels": list(row.labels),
+    pred = {"id": row.id, "model_version": row.model_version, "paper_version": row.paper_version,
+            "relevance": row.relevance, "relevance_class": row.relevance_class, "labels": list(row.labels),
             "categories": dict(row.categories), "subcategories": dict(row.subcategories),
             "targets": list(row.targets), "decision": row.decision}
+    # Predictions of models before the core score have neither value; the screens work with both.
+    for name in ("core", "policy"):
+        value = getattr(row, name, None)
+        if value is not None:
+            pred[name] = value
+    return pred
 
 
 def _paper(row: PaperRow, item: ReviewItemRow | None, pred: PredictionRow | None) -> ReviewPaper:
@@ -187,3 +239,24 @@ def decided_papers(store: Store, status: str | None = None, by_model_only: bool 
     """Papers the model or a maintainer already decided, newest first: what a correction starts from."""
     statuses = [status] if status else list(DECIDED_STATUSES)
     return [_paper(row, item, pred) for row, item, pred in store.decided_rows(statuses, by_model_only, limit)]
+
+
+def adjacent_papers(store: Store, filters: QueueFilter | None = None, limit: int = 1000) -> list[ReviewPaper]:
+    """Papers the model judged relevant but outside the list's core and no maintainer has decided:
+    queued ones and ones the model decided (under the core policy they are not merged). Most likely
+    relevant first, so the promotions worth a click come first."""
+    filters = filters or QueueFilter()
+    queued = [p for p in load_queue(store, filters, random_share=0)]
+    decided = [_paper(row, item, pred) for row, item, pred in
+               store.decided_rows(["accepted", "rejected"], by_model_only=True, limit=limit)]
+    seen: set[str] = set()
+    out = []
+    for p in queued + decided:
+        if p.key in seen or not p.adjacent or not filters.matches(p):
+            continue
+        seen.add(p.key)
+        out.append(p)
+    out.sort(key=lambda p: (-(p.predicted_relevance or 0.0), p.core if p.core is not None else 0.0, p.key))
+    for rank, p in enumerate(out, 1):
+        p.rank = rank
+    return out

@@ -1,262 +1,295 @@
-"""The review queue in a terminal: one paper a screen, one key a decision, fine over SSH.
+"""The review queue full-screen in a terminal (Textual): one paper a screen, one key a decision, fine
+over SSH and fitted to the terminal: at 80x24 the title, authors, date, link and position stay on
+screen, the abstract (with the keyword evidence for the predicted labels marked) takes the rest and
+scrolls, and the predicted files, the message line and the keys are always visible.
 
-Paper text comes from arXiv, i.e. from anyone, so it is shown through ``rich.text.Text`` (never
-parsed as rich markup) with control characters removed (no terminal escape sequences from a title).
-Input and output are injectable so the loop is tested without a terminal.
+The sitting itself (order, undo, back, conflicts) is :class:`trust_tagger.review.walk.Walk`, shared
+with the line-by-line review (``lines``); this module only draws it and turns keys into calls.
+Paper text is shown through ``rich.text.Text`` (``review.text``), never parsed as markup.
 """
 
 from __future__ import annotations
 
-import sys
-import unicodedata
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
-from rich.console import Console, Group
-from rich.panel import Panel
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
+from textual import events
+from textual.app import App, ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, Static
 
 from trust_tagger import review
+from trust_tagger.review.lines import _parse_subcategories, saved_message
 from trust_tagger.review.queue import Conflict, QueueFilter, ReviewError, ReviewPaper
+from trust_tagger.review.text import abstract_text, duplicate_line, plain, prediction_lines, safe
+from trust_tagger.review.walk import HELP_TEXT, MOVE_KEYS, Tally, Walk
 from trust_tagger.store.store import Store
 
-KeyReader = Callable[[], str]
-LineReader = Callable[[str], str]
-HELP = "[a] accept  [e] edit  [r] reject  [d] defer  [s] skip  [q] quit"
-HELP_DECIDED = "[u] undo (flip)  [e] set labels  [s] skip  [q] quit"
+SCROLL_KEYS = {"up": "scroll_up", "down": "scroll_down", "pageup": "scroll_page_up", "pagedown": "scroll_page_down",
+               "home": "scroll_home", "end": "scroll_end", "j": "scroll_down", "k": "scroll_up"}
 
 
-def plain(text: object) -> str:
-    """Untrusted text without control characters (escape sequences), newlines and tabs kept."""
-    return "".join(ch for ch in str(text) if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+def _line(text: Text) -> Text:
+    """One screen line: cut with an ellipsis rather than wrapped."""
+    text.no_wrap, text.overflow = True, "ellipsis"
+    return text
 
 
-def _t(text: object, style: str = "") -> Text:
-    return Text(plain(text), style=style)
+class HelpScreen(ModalScreen[None]):
+    """``?``: every key, until any key is pressed."""
 
-
-def read_key_tty() -> str:
-    """One keypress without Enter (cbreak mode, so Ctrl-C still interrupts); line input off a TTY."""
-    if not sys.stdin.isatty():
-        return read_line_stdin("> ")[:1]
-    import termios
-    import tty
-
-    fd = sys.stdin.fileno()
-    old = termios.tcgetattr(fd)
-    try:
-        tty.setcbreak(fd)
-        return sys.stdin.read(1)
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, old)
-
-
-def read_line_stdin(prompt: str) -> str:
-    try:
-        return input(prompt)
-    except EOFError:
-        return "q"
-
-
-def render_paper(paper: ReviewPaper, index: review.ListIndex, position: str = "") -> Group:
-    """The screen for one paper: everything needed to decide without opening a browser."""
-    head = Text()
-    head.append(_t(paper.title, "bold"))
-    head.append("\n")
-    head.append(_t(", ".join(paper.authors), "dim"))
-    head.append("\n")
-    head.append(_t(paper.link or paper.key, "underline cyan"))
-    head.append(_t(f"  {paper.date}  status {paper.status}"))
-    if paper.item_state:
-        head.append(_t(f"  queue {paper.item_state}"))
-    if paper.random_pick:
-        head.append(_t("  [random pick]", "magenta"))
-
-    pred = paper.prediction
-    probs = Table(box=None, show_header=True, pad_edge=False)
-    for column in ("category", "p", "subcategory", "p "):
-        probs.add_column(column)
-    if pred:
-        cats = sorted(pred["categories"].items(), key=lambda kv: -kv[1])
-        subs = sorted(pred["subcategories"].items(), key=lambda kv: -kv[1])[:10]
-        for i in range(max(len(cats), len(subs))):
-            c = cats[i] if i < len(cats) else ("", None)
-            s = subs[i] if i < len(subs) else ("", None)
-            probs.add_row(_t(c[0]), _t(_pct(c[1])), _t(s[0]), _t(_pct(s[1])))
-    summary = Text()
-    if pred:
-        summary.append(_t(f"Predicted relevance {_pct(pred['relevance'])} (class {pred['relevance_class']}), "
-                          f"model {pred['model_version']}, routed {pred['decision']}\n"))
-    else:
-        summary.append(_t("No prediction stored.\n", "dim"))
-    files = review.list_files(paper.predicted_targets)
-    summary.append(_t("Would go to: ", "bold"))
-    summary.append(_t(", ".join(files) if files else "no list file predicted (use edit)"))
-    if paper.status in ("accepted", "listed") and paper.labels:
-        summary.append(_t("\nFiled under: ", "bold"))
-        summary.append(_t(", ".join(review.list_files(paper.labels)) + (" (merged)" if paper.merged else "")))
-
-    dups = index.near_duplicates(paper.key, paper.title)
-    dup_text = Text()
-    for d in dups:
-        dup_text.append(_t(f"{d.reason} ({_pct(d.score)}): ", "red"))
-        dup_text.append(_t(f"{d.title} — {d.file}\n"))
-    parts = [Panel(head, title=_t(position or paper.key), title_align="left"),
-             Panel(_t(paper.abstract), title="abstract", title_align="left"),
-             Panel(Group(summary, probs), title="prediction", title_align="left")]
-    if dups:
-        parts.append(Panel(dup_text, title="already on the list?", title_align="left", border_style="red"))
-    return Group(*parts)
-
-
-def _pct(value: float | None) -> str:
-    return "" if value is None else f"{100 * value:.0f}%"
-
-
-@dataclass
-class Session:
-    """What one sitting did, for the closing line and the tests."""
-
-    decided: Counter = field(default_factory=Counter)
-    conflicts: int = 0
-    skipped: int = 0
-    quit: bool = False
-
-
-def _parse_subcategories(answer: str, choices: list[str]) -> list[str]:
-    picked = []
-    for token in (t.strip() for t in answer.replace(" ", ",").split(",")):
-        if not token:
-            continue
-        if token.isdigit():
-            n = int(token)
-            if not 1 <= n <= len(choices):
-                raise ReviewError(f"no subcategory number {n}")
-            picked.append(choices[n - 1])
-        else:
-            picked.append(token)
-    return picked
-
-
-class _Cancel(Exception):
-    """The reviewer backed out of the edit prompts."""
-
-
-def _edit(paper: ReviewPaper, index: review.ListIndex, console: Console, read_line: LineReader) -> dict:
-    """Ask for relevance, subcategories and a note; Enter keeps what the model predicted."""
-    default_rel = max(1, (paper.prediction or {}).get("relevance_class") or 1)
-    answer = read_line(f"Relevance 0/1/2 [{default_rel}] (q cancels): ").strip()
-    if answer.lower() == "q":
-        raise _Cancel
-    relevance = int(answer) if answer.isdigit() else default_rel if not answer else answer
-    subs: list[str] = []
-    if relevance != 0:
-        choices = index.subcategories
-        predicted = set(paper.predicted_targets)
-        grid = Table.grid(padding=(0, 2))
-        for _ in range(3):
-            grid.add_column()
-        cells = [_t(f"{'*' if sub in predicted else ' '}{n:>2} {sub}") for n, sub in enumerate(choices, 1)]
-        for i in range(0, len(cells), 3):
-            grid.add_row(*cells[i:i + 3])
-        console.print(grid)
-        default = ",".join(sorted(predicted)) or "none"
-        answer = read_line(f"Subcategories (numbers or keys, comma-separated) [{default}]: ").strip()
-        subs = _parse_subcategories(answer, choices) if answer else sorted(predicted)
-    note = read_line("Note (optional): ").strip()
-    return {"relevance": relevance, "subcategories": subs, "note": note}
-
-
-def run_review(store: Store, reviewer: str, *, filters: QueueFilter | None = None,
-               index: review.ListIndex | None = None, keys: Iterable[str] | None = None,
-               console: Console | None = None, read_key: KeyReader | None = None,
-               read_line: LineReader | None = None, export_path: Path | str | None = None) -> Session:
-    """Walk the queue (or the given papers) one screen at a time until it is empty or the reviewer quits.
-
-    Each paper is re-read just before it is shown, and its revision travels with the decision: if
-    someone decided it meanwhile (web page, another terminal) the reviewer is told and nothing is
-    overwritten. Decisions are exported to ``export_path`` at the end, when given.
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Static { width: auto; max-width: 100%; height: auto; border: round $accent; padding: 0 1;
+                          background: $surface; }
     """
-    reviewer = review.clean_reviewer(reviewer)
-    console = console or Console()
-    read_key = read_key or read_key_tty
-    read_line = read_line or read_line_stdin
-    index = index or review.load_list_index(None)
-    todo = list(keys) if keys is not None else [p.key for p in review.load_queue(store, filters)]
-    session = Session()
-    notice: Text | None = None
-    total = len(todo)
-    for n, key in enumerate(todo, 1):
-        paper = review.get_paper(store, key)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(HELP_TEXT + "\n\nany key closes this help", style=""), id="help-text")
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        self.dismiss(None)
+
+
+class EditScreen(ModalScreen[dict | None]):
+    """``e``: relevance, subcategories (numbers or keys; Enter keeps the model's), note. Esc cancels."""
+
+    DEFAULT_CSS = """
+    EditScreen { align: center middle; }
+    EditScreen > Vertical { width: 100%; height: auto; max-height: 100%; border: round $accent; padding: 0 1;
+                            background: $surface; }
+    EditScreen Input { border: none; height: 1; padding: 0; margin: 0 0 1 0; }
+    EditScreen Static { height: auto; }
+    """
+
+    def __init__(self, paper: ReviewPaper, index: review.ListIndex, queued: bool):
+        super().__init__()
+        self.paper, self.index, self.queued = paper, index, queued
+        self.default_rel = max(1, (paper.prediction or {}).get("relevance_class") or 1)
+        self.predicted = sorted(paper.predicted_targets if queued or paper.status == "rejected" else paper.labels)
+
+    def compose(self) -> ComposeResult:
+        choices = self.index.subcategories
+        mark = set(self.predicted)
+        cells = [f"{'*' if s in mark else ' '}{n:>2} {s}" for n, s in enumerate(choices, 1)]
+        width = max((len(c) for c in cells), default=10) + 1
+        per_row = max(1, 76 // width)
+        grid = "\n".join("".join(c.ljust(width) for c in cells[i:i + per_row]) for i in range(0, len(cells), per_row))
+        with Vertical():
+            yield Static(Text("Edit, then " + ("accept" if self.queued else "save the correction") +
+                              "  (Enter: next field / save, Esc: cancel)", style="bold"))
+            yield Static(Text(f"Relevance 0/1/2 (0 rejects) [{self.default_rel}]"))
+            yield Input(placeholder=str(self.default_rel), id="relevance", restrict=r"[0-2]?", compact=True)
+            yield Static(Text(grid, style="dim"), id="choices")
+            yield Static(Text(f"Subcategories, numbers or keys [{','.join(self.predicted) or 'none'}]"))
+            yield Input(placeholder=",".join(self.predicted), id="subs", compact=True)
+            yield Static(Text("Note (optional)"))
+            yield Input(id="note", compact=True, max_length=2000)
+            yield Static(Text("", style="red"), id="edit-error")
+
+    def on_mount(self) -> None:
+        self.query_one("#relevance", Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape":
+            event.stop()
+            self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        order = ["relevance", "subs", "note"]
+        if event.input.id != "note":
+            self.query_one("#" + order[order.index(event.input.id) + 1], Input).focus()
+            return
+        rel_text = self.query_one("#relevance", Input).value.strip()
+        relevance = int(rel_text) if rel_text else self.default_rel
+        subs_text = self.query_one("#subs", Input).value.strip()
+        try:
+            subs = _parse_subcategories(subs_text, self.index.subcategories) if subs_text else list(self.predicted)
+        except ReviewError as exc:
+            self.query_one("#edit-error", Static).update(Text(f"not saved: {exc}", style="red"))
+            self.query_one("#subs", Input).focus()
+            return
+        self.dismiss({"relevance": relevance, "subcategories": subs if relevance else [],
+                      "note": self.query_one("#note", Input).value.strip()})
+
+
+class PaperScreen(Screen):
+    """The one screen of the sitting."""
+
+    DEFAULT_CSS = """
+    PaperScreen { layout: vertical; }
+    #head { height: 1; background: $primary-background; }
+    #title { height: auto; max-height: 3; }
+    #authors, #link { height: 1; }
+    #head, #authors, #link, #dup, #keys { text-wrap: nowrap; text-overflow: ellipsis; }
+    #abstract-box { height: 1fr; border-top: solid $primary; border-bottom: solid $primary; }
+    #abstract { height: auto; }
+    #prediction { height: auto; max-height: 4; }
+    #dup { height: auto; max-height: 1; }
+    #message { height: auto; max-height: 3; }
+    #keys { height: 1; background: $primary-background; }
+    """
+
+    def __init__(self, walk: Walk):
+        super().__init__()
+        self.walk = walk
+        self.message: Text = Text("")
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="head")
+        yield Static(id="title")
+        yield Static(id="authors")
+        yield Static(id="link")
+        with VerticalScroll(id="abstract-box", can_focus=False):
+            yield Static(id="abstract")
+        yield Static(id="prediction")
+        yield Static(id="dup")
+        yield Static(id="message")
+        yield Static(id="keys")
+
+    def on_mount(self) -> None:
+        self.refresh_paper()
+
+    # -- drawing ----------------------------------------------------------------------------------------
+    def say(self, text: Text) -> None:
+        """The message line: it stays until the next message, whatever is redrawn around it."""
+        self.message = text
+        self.query_one("#message", Static).update(text)
+
+    def refresh_paper(self) -> None:
+        walk, paper = self.walk, self.walk.paper
+        q = self.query_one
+        q("#abstract-box", VerticalScroll).scroll_home(animate=False)
         if paper is None:
-            console.print(_t(f"{key}: no such paper", "red"))
-            continue
-        queued = paper.item_state in review.QUEUE_STATES and paper.status not in review.DECIDED_STATUSES
-        if keys is None and not queued:
-            session.skipped += 1  # decided by someone else since the queue was loaded
-            continue
-        while True:
-            if console.is_terminal:
-                console.clear()
-                if notice is not None:  # the clear would otherwise wipe the last confirmation
-                    console.print(notice)
-            console.print(render_paper(paper, index, f"{n}/{total}  {paper.key}"))
-            console.print(_t(HELP if queued else HELP_DECIDED, "bold"))
-            choice = read_key().lower()
-            action = {"a": "accept", "e": "edit", "r": "reject", "d": "defer", "u": "undo"}.get(choice)
-            if choice == "q":
-                session.quit = True
-                break
-            if choice in ("s", "n", " "):
-                session.skipped += 1
-                break
-            if action is None or (queued and action == "undo") or (not queued and action not in ("edit", "undo")):
-                console.print(_t(f"unknown key {choice!r}", "yellow"))
-                continue
-            fields: dict = {}
-            try:
-                if action == "edit":
-                    fields = _edit(paper, index, console, read_line)
-                    action = "edit" if queued else "undo"
-                outcome = review.decide(store, key, action, reviewer, revision=paper.revision, index=index, **fields)
-            except _Cancel:
-                continue
-            except Conflict as exc:
-                session.conflicts += 1
-                console.print(_t(str(exc), "bold red"))
-                console.print(_t("press any key for the next paper", "dim"))
-                read_key()
-                break
-            except ReviewError as exc:
-                console.print(_t(f"not saved: {exc}", "red"))
-                continue
-            session.decided[outcome.action] += 1
-            notice = _t(f"saved: {plain(paper.title)[:60]} -> {outcome.action}, {outcome.status} "
-                        f"{', '.join(outcome.subcategories)}", "green")
-            console.print(notice)
-            break
-        if session.quit:
-            break
-    if export_path is not None and session.decided:
-        count = review.export_decisions(store, export_path)
-        console.print(_t(f"{count} decisions exported to {export_path}", "dim"))
-    done = ", ".join(f"{v} {k}" for k, v in sorted(session.decided.items())) or "no decisions"
-    console.print(_t(f"Session: {done}; {session.skipped} skipped; {session.conflicts} conflicts.", "bold"))
-    return session
+            q("#head", Static).update(_line(safe(f" {len(walk.todo)}/{len(walk.todo)}  queue done", "bold")))
+            for name in ("#title", "#authors", "#link", "#prediction", "#dup"):
+                q(name, Static).update("")
+            q("#dup", Static).display = False
+            q("#abstract", Static).update(Text(
+                f"Nothing left in this sitting. {walk.tally.summary()}\n\n"
+                "u undoes the last decision, b goes back, q quits.", style="bold"))
+            q("#keys", Static).update(_line(Text(" u undo  b back  ? help  q quit", style="bold")))
+            return
+        head = safe(f" {walk.position}  {paper.key}  {paper.date}  {paper.status}", "bold")
+        if paper.item_state:
+            head.append(safe(f"  queue {paper.item_state}"))
+        if paper.random_pick:
+            head.append("  random pick", "magenta")
+        if paper.decided_by and not walk.queued:
+            head.append(safe(f"  decided by {paper.decided_by}", "dim"))
+        q("#head", Static).update(_line(head))
+        q("#title", Static).update(safe(paper.title, "bold"))
+        q("#authors", Static).update(_line(safe(", ".join(paper.authors) or "(no authors)", "dim")))
+        q("#link", Static).update(_line(safe(paper.link or paper.key, "underline cyan")))
+        q("#abstract", Static).update(abstract_text(paper))
+        q("#prediction", Static).update(prediction_lines(paper))
+        dup = duplicate_line(paper, walk.index)
+        q("#dup", Static).update(_line(dup) if dup is not None else "")
+        q("#dup", Static).display = dup is not None
+        q("#keys", Static).update(_line(Text(" " + walk.keys_help(), style="bold")))
+
+    # -- keys -------------------------------------------------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        key = event.key
+        if key in SCROLL_KEYS:
+            event.stop()
+            getattr(self.query_one("#abstract-box", VerticalScroll), SCROLL_KEYS[key])(animate=False)
+            return
+        char = " " if key == "space" else (event.character or "")
+        name = key if key in ("left", "right") else char.lower()
+        if not name or (not char and key not in ("left", "right")):
+            return  # modifiers, function keys: not ours (ctrl+q still quits)
+        event.stop()
+        self.handle(name)
+
+    def handle(self, name: str) -> None:
+        walk, paper = self.walk, self.walk.paper
+        move = MOVE_KEYS.get(name)
+        action = walk.action_for(name) if paper is not None else None
+        try:
+            if move == "quit":
+                walk.tally.quit = True
+                self.app.exit(walk.tally)
+                return
+            if move == "help":
+                self.app.push_screen(HelpScreen())
+                return
+            if move == "skip":
+                walk.skip()
+                self.say(safe(f"skipped: {plain(paper.title)[:60]}", "dim"))
+            elif move == "back":
+                walk.back()
+                self.say(safe(f"back to {walk.position}", "dim"))
+            elif move == "undo":
+                out = walk.undo()
+                self.say(safe(f"undone: {plain(walk.paper.title)[:60]} is back ({out.status})", "green"))
+            elif action is None:
+                hint = "" if paper is None or walk.queued else " for a decided paper: c flips it, e sets its labels"
+                self.say(safe(f"unknown key {name!r}{hint}; ? shows the keys", "yellow"))
+                return
+            elif name == "e":
+                self.app.push_screen(EditScreen(paper, walk.index, walk.queued),
+                                     lambda fields: self.edited(action, paper, fields))
+                return
+            else:
+                self.say(saved_message(paper, walk.decide(action)))
+        except Conflict as exc:
+            walk.next()
+            self.say(safe(str(exc), "bold red"))
+        except ReviewError as exc:
+            self.say(safe(f"not saved: {exc}", "red"))
+            walk.reload()
+        self.refresh_paper()
+
+    def edited(self, action: str, paper: ReviewPaper, fields: dict | None) -> None:
+        if fields is None:
+            self.say(safe("edit cancelled: nothing saved", "yellow"))
+            return
+        try:
+            self.say(saved_message(paper, self.walk.decide(action, **fields)))
+        except Conflict as exc:
+            self.walk.next()
+            self.say(safe(str(exc), "bold red"))
+        except ReviewError as exc:
+            self.say(safe(f"not saved: {exc}", "red"))
+        self.refresh_paper()
 
 
-def print_queue(papers: list[ReviewPaper], console: Console | None = None) -> None:
-    """``trust-tagger review --list``: the queue in review order, one row a paper."""
+class ReviewApp(App[Tally]):
+    """``trust-tagger review`` on a terminal."""
+
+    TITLE = "trust-tagger review"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, walk: Walk):
+        super().__init__()
+        self.walk = walk
+
+    def on_mount(self) -> None:
+        self.push_screen(PaperScreen(self.walk))
+
+    @property
+    def paper_screen(self) -> PaperScreen:
+        return next(s for s in self.screen_stack if isinstance(s, PaperScreen))
+
+
+def run_tui(store: Store, reviewer: str, *, filters: QueueFilter | None = None,
+            index: review.ListIndex | None = None, keys: Iterable[str] | None = None,
+            console: Console | None = None, export_path: Path | str | None = None) -> Tally:
+    """The full-screen sitting; decisions are written as they are made and exported at the end."""
     console = console or Console()
-    table = Table(title=f"review queue ({len(papers)})", show_lines=False)
-    for column in ("#", "key", "date", "P(rel)", "would go to", "prio", "flags"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("#", "key", "date", "P(rel)", "prio"))
-    table.add_column("title", overflow="fold", min_width=30)
-    for p in papers:
-        flags = " ".join(f for f, on in (("random", p.random_pick), ("deferred", p.item_state == "deferred")) if on)
-        table.add_row(_t(p.rank), _t(p.key), _t(p.date), _t(_pct(p.predicted_relevance)),
-                      _t(", ".join(p.predicted_targets)), _t(f"{p.priority:.3f}"), _t(flags), _t(p.title))
-    console.print(table)
+    walk = Walk(store, reviewer, filters=filters, index=index, keys=keys)
+    if walk.done:
+        console.print("Nothing waiting for review" + (" with these filters." if filters else "."))
+        return walk.tally
+    ReviewApp(walk).run()
+    count = walk.finish(export_path)
+    if count is not None:
+        console.print(f"{count} decisions exported to {export_path}", highlight=False)
+    console.print(walk.tally.summary(), highlight=False)
+    return walk.tally

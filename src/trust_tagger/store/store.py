@@ -106,10 +106,10 @@ class Store:
 
     def pending_list_changes(self) -> list[PaperRow]:
         """Papers whose list lines must change: accepted and not yet merged, or merged earlier and
-        since corrected (relabelled or rejected by a maintainer)."""
+        since corrected (relabelled or rejected by a maintainer, or a decision undone: back in review)."""
         with self.session() as s:
             rows = s.scalars(select(PaperRow).where(PaperRow.merged_at.is_(None),
-                                                    PaperRow.status.in_(["accepted", "rejected"]))
+                                                    PaperRow.status.in_(["accepted", "rejected", "review"]))
                              .order_by(PaperRow.date, PaperRow.key))
             return [r for r in rows if r.status == "accepted" or r.merged_files]
 
