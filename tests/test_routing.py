@@ -101,9 +101,10 @@ def test_route_under_core_policy_uses_the_core_score_and_flags_adjacent_papers()
     assert route(adjacent, th, "core") == "reject"
     assert route(core, th, "core") == "accept"
     assert route({**core, "core": 0.5}, th, "core") == "review"
-    assert is_adjacent({**adjacent, "policy": "core", "decision": "reject"})
-    assert not is_adjacent({**adjacent, "relevance": 0.2, "policy": "core", "decision": "reject"})
-    assert not is_adjacent({**adjacent, "policy": "relevant", "decision": "reject"})
+    assert is_adjacent(adjacent) and not is_adjacent(core)
+    assert not is_adjacent({**adjacent, "relevance": 0.2})
+    assert is_adjacent({"relevance": 0.9, "relevance_class": 1}) and not is_adjacent({"relevance": 0.9,
+                                                                                      "relevance_class": 2})
 
 
 def test_a_model_without_core_thresholds_refuses_the_core_policy_clearly():

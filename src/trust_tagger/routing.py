@@ -240,8 +240,14 @@ def route(pred: Mapping, thresholds: Thresholds | None = None, policy: str = "re
 
 
 def is_adjacent(pred: Mapping) -> bool:
-    """Relevant but not core: what ``core`` leaves out of the list on purpose (maintainers may promote it)."""
-    return pred.get("policy") == "core" and pred.get("decision") == REJECT and float(pred.get("relevance", 0)) >= 0.5
+    """Relevant but not core: likely relevant (>= 0.5) and unlikely core (< 0.5); what ``core`` leaves
+    off the list on purpose (the digest and the review page's adjacent view show it, a maintainer may
+    promote it). Predictions without a core score (models before v2) are judged by their class (1)."""
+    if not pred:
+        return False
+    if pred.get("core") is not None:
+        return float(pred.get("relevance", 0.0)) >= 0.5 and float(pred["core"]) < 0.5
+    return pred.get("relevance_class") == 1
 
 
 # -- priority -------------------------------------------------------------------------------------

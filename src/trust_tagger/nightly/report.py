@@ -52,8 +52,8 @@ def finish_report(store: Store, settings: Settings, run_id: str, counts: dict, k
     adjacent = []
     for r in store.papers(keys=keys, status="rejected"):
         pred = store.latest_prediction(r.key)
-        if pred is not None and is_adjacent({"policy": pred.policy, "decision": pred.decision,
-                                             "relevance": pred.relevance}):
+        if pred is not None and pred.policy == "core" and is_adjacent(
+                {"relevance": pred.relevance, "core": pred.core, "relevance_class": pred.relevance_class}):
             adjacent.append({"arxiv_id": r.arxiv_id, "title": r.title, "abstract": r.abstract, "link": r.link,
                              "labels": sorted({t.split("/")[0] for t in pred.targets} | set(pred.labels)),
                              "relevance": pred.relevance, "core": pred.core})

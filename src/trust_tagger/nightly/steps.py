@@ -126,7 +126,7 @@ def classify_and_route(store: Store, keys: list[str], classify: ClassifyFn, mode
             elif decision == "reject":
                 store.set_status(row.key, "rejected", labels=[], relevance=0, decided_by=f"model:{model_version}")
                 result.rejected += 1
-                result.adjacent += is_adjacent(pred)
+                result.adjacent += pred.get("policy") == "core" and is_adjacent(pred)
             else:
                 store.set_status(row.key, "review", labels=targets, decided_by=f"model:{model_version}")
                 store.enqueue(row.key, stored.id, priority(pred))

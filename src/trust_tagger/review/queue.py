@@ -11,13 +11,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from trust_tagger.routing import is_adjacent
 from trust_tagger.store.schema import PaperRow, PredictionRow, ReviewItemRow
 from trust_tagger.store.store import Store
 
 QUEUE_STATES = ("pending", "deferred")
 DECIDED_STATUSES = ("accepted", "rejected", "listed")
-ADJACENT_RELEVANCE = 0.5  # P(relevance >= 1) at or above this ...
-ADJACENT_CORE = 0.5  # ... and P(relevance = 2) below this: relevant, but not the list's core
 
 
 class ReviewError(ValueError):
@@ -85,12 +84,7 @@ class ReviewPaper:
         """Relevant to audio trust but outside the list's core: likely relevant, unlikely core.
 
         Models that report ``core`` are judged on it; older ones on their relevance class (1 = adjacent)."""
-        pred = self.prediction
-        if not pred:
-            return False
-        if self.core is not None:
-            return pred["relevance"] >= ADJACENT_RELEVANCE and self.core < ADJACENT_CORE
-        return pred.get("relevance_class") == 1
+        return is_adjacent(self.prediction or {})
 
     @property
     def predicted_categories(self) -> list[str]:
