@@ -52,6 +52,8 @@ class Settings:
     base_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     # Format of new entries written into an empty or new list file ("dated" or "year_sections").
     default_entry_format: str = "dated"
+    # How long a merge waits for another writer of the same list (nightly, `merge`) before it gives up.
+    list_lock_timeout_seconds: float = 300.0
     review_token: str = ""  # empty: the review web page is read-only
     retrain_min_decisions: int = 50
     root: Path = field(default_factory=project_root)

@@ -10,6 +10,8 @@ import typer
 
 ListDirOpt = Annotated[Path | None, typer.Option("--list-dir", help="Awesome-list checkout to merge into.")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store.")]
+InitListOpt = Annotated[bool, typer.Option("--init", help="Start a new awesome list in --list-dir if it is not one "
+                                           "(a new or empty folder); without it such a folder is refused.")]
 ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model folder (default: the registry's current model).")]
 
 
