@@ -188,7 +188,9 @@ def test_merge_restores_lines_after_the_checkout_is_reset(store, settings):
     jail.write_bytes((ROOT / "data/awesome-list/papers/safety/jailbreak.md").read_bytes())  # `git checkout .`
     again = pipeline.merge_accepted(store, settings)
     assert [f for f, _ in again.added] == ["papers/safety/jailbreak.md"] and jail.read_bytes() == merged
+    row = store.get_paper("arxiv:2602.99991")
     assert not pipeline.merge_accepted(store, settings).added
+    assert store.get_paper(row.key).updated_at == row.updated_at  # a paper already in place is not rewritten
 
 
 def test_same_title_papers_are_both_merged_and_an_unwritable_one_is_not_marked(store, settings):

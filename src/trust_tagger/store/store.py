@@ -103,10 +103,17 @@ class Store:
 
         Derived from the merge's reading of the list, never the other way round: the next merge reads
         the list again and corrects this (a reset checkout, a killed run)."""
+        unmerged = set(unmerged)
         with self.session() as s:
             for row in s.scalars(select(PaperRow).where(PaperRow.key.in_(list(keys) + list(unmerged)))):
-                row.merged_at = None if row.key in unmerged else utcnow()
-                if files is not None and row.key in files:
+                # Only what changed is written: every merge checks every accepted paper, and a row
+                # touched each night would lose its updated_at (the review page orders by it).
+                if row.key in unmerged:
+                    if row.merged_at is not None:
+                        row.merged_at = None
+                elif row.merged_at is None:
+                    row.merged_at = utcnow()
+                if files is not None and row.key in files and sorted(files[row.key]) != sorted(row.merged_files or []):
                     row.merged_files = sorted(files[row.key])
 
     def papers_for_the_list(self) -> list[PaperRow]:
