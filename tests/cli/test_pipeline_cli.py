@@ -102,3 +102,10 @@ def test_a_non_utf8_list_file_is_named_in_one_line(accepted, list_copy):
     assert res.exit_code == 1 and res.output.strip().count("\n") == 0
     assert f"collections/survey.md:{line_no}: not valid UTF-8" in res.output and "Traceback" not in res.output
     assert "2602.99991" not in (list_copy / "papers/safety/jailbreak.md").read_text()
+
+
+def test_nightly_refuses_a_mistyped_list_dir_in_one_line(accepted, tmp_path):
+    typo = tmp_path / "awesome-lsit"
+    res = CliRunner().invoke(app, ["nightly", "--list-dir", str(typo), "--db", accepted.url])
+    assert res.exit_code == 1 and "is not an awesome list" in res.output and not typo.exists()
+    assert res.output.strip().count("\n") == 0 and accepted.runs() == []

@@ -35,6 +35,11 @@ def register(app: typer.Typer) -> None:
         if source not in ("snapshot", "arxiv"):
             raise typer.BadParameter("use 'snapshot' or 'arxiv'", param_hint="--source")
         since_d, until_d = parse_date(since, "--since"), parse_date(until, "--until")
+        if not init:  # refused here too, before Prefect starts its server and logs a traceback
+            from trust_tagger.listfile.guard import require_list
+
+            settings = load_settings(list_dir=list_dir, db_url=db)
+            require_list(settings.path(settings.list_dir))
         if prefect:
             from flows.nightly import nightly as nightly_flow
 
