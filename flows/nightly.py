@@ -26,11 +26,13 @@ def _as_task(fn, *args, **kwargs):
 
 @flow(name="trust-tagger-nightly", log_prints=True)
 def nightly(source: str = "snapshot", since: dt.date | None = None, until: dt.date | None = None,
-            list_dir: str | None = None, db: str | None = None, reports_dir: str | None = None) -> dict:
+            list_dir: str | None = None, db: str | None = None, reports_dir: str | None = None,
+            init_list: bool = False) -> dict:
     """Fetch a window of papers, decide on each, merge the accepted ones, and report."""
     settings = load_settings(list_dir=list_dir, db_url=db, reports_dir=reports_dir)
     store = Store(settings.resolved_db_url)
-    result = run_nightly(settings, store, source=source, since=since, until=until, run_step=_as_task)
+    result = run_nightly(settings, store, source=source, since=since, until=until, run_step=_as_task,
+                         init_list=init_list)
     create_markdown_artifact(markdown=result["markdown"], key="trust-tagger-nightly-report",
                              description=f"nightly run {result['counts']['run_id']}")
     get_run_logger().info("report written to %s", result["dir"])

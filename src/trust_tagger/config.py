@@ -63,6 +63,8 @@ class Settings:
     temporal_holdout_from: str = "2026-04-01"
     # Format of new entries written into an empty or new list file ("dated" or "year_sections").
     default_entry_format: str = "dated"
+    # How long a merge waits for another writer of the same list (nightly, `merge`) before it gives up.
+    list_lock_timeout_seconds: float = 300.0
     review_token: str = ""  # empty: the review web page is read-only
     # The review page is reached through HTTPS (a TLS proxy in front of serve-review): its cookies get
     # ``Secure`` and a write must come from the https:// origin.

@@ -77,3 +77,35 @@ def test_schedule_explains_that_it_needs_a_real_prefect_server(monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     res = CliRunner().invoke(app, ["schedule"])
     assert res.exit_code == 2 and "prefect server start" in res.output
+
+
+def test_a_mistyped_list_dir_is_one_line_and_init_starts_a_list(accepted, tmp_path):
+    typo = tmp_path / "awesome-lsit"
+    res = CliRunner().invoke(app, ["merge", "--list-dir", str(typo), "--db", accepted.url])
+    assert res.exit_code == 1 and not typo.exists()
+    assert res.output.strip().count("\n") == 0 and "is not an awesome list" in res.output and "--init" in res.output
+    assert accepted.get_paper(KEY).merged_at is None
+
+    res = CliRunner().invoke(app, ["merge", "--init", "--list-dir", str(typo), "--db", accepted.url])
+    assert res.exit_code == 0, res.output
+    assert "2602.99991" in (typo / "papers/safety/jailbreak.md").read_text()
+    assert accepted.get_paper(KEY).merged_at is not None
+    res = CliRunner().invoke(app, ["merge", "--init", "--dry-run", "--list-dir", str(tmp_path / "x"), "--db", accepted.url])
+    assert res.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+def test_a_non_utf8_list_file_is_named_in_one_line(accepted, list_copy):
+    survey = list_copy / "collections/survey.md"
+    survey.write_bytes(survey.read_bytes() + b"\n- broken \xff line\n")
+    line_no = survey.read_bytes().count(b"\n")
+    res = CliRunner().invoke(app, ["merge", "--list-dir", str(list_copy), "--db", accepted.url])
+    assert res.exit_code == 1 and res.output.strip().count("\n") == 0
+    assert f"collections/survey.md:{line_no}: not valid UTF-8" in res.output and "Traceback" not in res.output
+    assert "2602.99991" not in (list_copy / "papers/safety/jailbreak.md").read_text()
+
+
+def test_nightly_refuses_a_mistyped_list_dir_in_one_line(accepted, tmp_path):
+    typo = tmp_path / "awesome-lsit"
+    res = CliRunner().invoke(app, ["nightly", "--list-dir", str(typo), "--db", accepted.url])
+    assert res.exit_code == 1 and "is not an awesome list" in res.output and not typo.exists()
+    assert res.output.strip().count("\n") == 0 and accepted.runs() == []

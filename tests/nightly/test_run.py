@@ -53,3 +53,29 @@ def test_a_failed_step_is_recorded_and_the_watermark_stays(settings, step):
     assert store.get_meta(S.WATERMARK.format(source="snapshot")) == "2026-01-31"
     (status, counts), = runs(store)
     assert status == "failed" and "exploded" in counts["error"]
+
+
+def test_a_list_dir_that_is_not_a_list_stops_the_run_before_it_starts(settings, tmp_path):
+    from trust_tagger.listfile.guard import NotAListError
+
+    settings.list_dir = tmp_path / "no-such-list"
+    store = Store(settings.resolved_db_url)
+    with pytest.raises(NotAListError, match="--init"):
+        N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=with_keyword_classifier())
+    assert runs(store) == [] and store.papers() == [] and not settings.list_dir.exists()
+    result = N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=with_keyword_classifier(),
+                           init_list=True)
+    assert result["counts"]["merged"] >= 1 and (settings.list_dir / "papers/safety/jailbreak.md").exists()
+
+
+def test_a_list_file_that_is_not_utf8_fails_the_run_naming_it(settings):
+    from trust_tagger.listfile.parse import ListEncodingError
+
+    (settings.list_dir / "papers/privacy/general.md").write_bytes(b"- 2025/01/01 caf\xe9\n")
+    store = Store(settings.resolved_db_url)
+    with pytest.raises(ListEncodingError, match=r"papers/privacy/general\.md:1"):
+        N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=with_keyword_classifier())
+    (status, counts), = runs(store)
+    assert status == "failed" and "papers/privacy/general.md:1" in counts["error"]
+    assert store.get_meta(S.WATERMARK.format(source="snapshot")) is None
+    assert store.papers(status="accepted") and all(r.merged_at is None for r in store.papers(status="accepted"))

@@ -171,3 +171,80 @@ def test_core_policy_leaves_adjacent_papers_off_the_list_and_reports_them(store,
     assert f"Adjacent papers left out by merge_policy=core ({len(spoof)})" in report["markdown"]
     digest = (settings.path(settings.reports_dir) / "test-run" / "digest.md").read_text()
     assert f"## Adjacent ({len(spoof)})" in digest and spoof[0].title[:30] in digest
+# -- the list is the truth of what is merged (issue 10, items 1, 3, 4) ----------------------------------------
+def _accept(store, arxiv_id, labels, title=None):
+    raw = {"arxiv_id": arxiv_id, "title": title or f"Jailbreaking audio LLMs, take {arxiv_id}",
+           "abstract": "jailbreak", "date": "2026-02-03"}
+    pipeline.ingest(store, [raw], "snapshot", set())
+    store.set_status(f"arxiv:{arxiv_id}", "accepted", labels=labels, relevance=2, decided_by="model:kw-test")
+    return f"arxiv:{arxiv_id}"
+
+
+def _lines(settings, file, arxiv_id):
+    return (settings.list_dir / file).read_text().count(f"arxiv.org/abs/{arxiv_id})")
+
+
+def test_a_merge_killed_between_files_converges_and_the_store_says_so(store, settings, monkeypatch):
+    from trust_tagger.listfile import merge as M
+
+    key = _accept(store, "2602.99991", ["safety/jailbreak", "security/attack"])
+    real_write, writes = M.atomic_write_text, []
+
+    def killed(path, text):
+        if writes:
+            raise KeyboardInterrupt("killed after the first file")
+        writes.append(path)
+        real_write(path, text)
+
+    monkeypatch.setattr(M, "atomic_write_text", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.merge_accepted(store, settings)
+    monkeypatch.undo()
+    files = ("papers/safety/jailbreak.md", "papers/security/attack.md")
+    assert sum(_lines(settings, f, "2602.99991") for f in files) == 1
+    assert store.get_paper(key).merged_at is None
+
+    dry = pipeline.merge_accepted(store, settings, dry_run=True)
+    assert len(dry.added) == 1  # the dry run names the missing line
+    pipeline.merge_accepted(store, settings)
+    assert [_lines(settings, f, "2602.99991") for f in files] == [1, 1]
+    row = store.get_paper(key)
+    assert row.merged_at is not None and row.merged_files == sorted(files)
+
+
+def test_merge_restores_lines_after_the_checkout_is_reset(store, settings):
+    from conftest import ROOT
+
+    _accept(store, "2602.99991", ["safety/jailbreak"])
+    pipeline.merge_accepted(store, settings)
+    jail = settings.list_dir / "papers/safety/jailbreak.md"
+    merged = jail.read_bytes()
+    jail.write_bytes((ROOT / "data/awesome-list/papers/safety/jailbreak.md").read_bytes())  # `git checkout .`
+    again = pipeline.merge_accepted(store, settings)
+    assert [f for f, _ in again.added] == ["papers/safety/jailbreak.md"] and jail.read_bytes() == merged
+    row = store.get_paper("arxiv:2602.99991")
+    assert not pipeline.merge_accepted(store, settings).added
+    assert store.get_paper(row.key).updated_at == row.updated_at  # a paper already in place is not rewritten
+
+
+def test_same_title_papers_are_both_merged_and_an_unwritable_one_is_not_marked(store, settings):
+    first = _accept(store, "2602.99991", ["safety/jailbreak"], title="Audio Jailbreaks: A Survey")
+    second = _accept(store, "2602.99992", ["safety/jailbreak"], title="Audio Jailbreaks: A Survey")
+    hostile = _accept(store, "2602.99993", ["safety/jailbreak"], title="<script>alert(1)</script>")
+    result = pipeline.merge_accepted(store, settings)
+    assert _lines(settings, "papers/safety/jailbreak.md", "2602.99991") == 1
+    assert _lines(settings, "papers/safety/jailbreak.md", "2602.99992") == 1
+    assert [k for k, _ in result.skipped] == [hostile]
+    assert store.get_paper(first).merged_at and store.get_paper(second).merged_at
+    assert store.get_paper(hostile).merged_at is None  # reported, never recorded as merged
+
+
+def test_a_list_dir_that_is_not_a_list_is_refused_before_anything_is_written(store, settings, tmp_path):
+    from trust_tagger.config import load_settings
+    from trust_tagger.listfile.guard import NotAListError
+
+    key = _accept(store, "2602.99991", ["safety/jailbreak"])
+    typo = load_settings(list_dir=tmp_path / "awesome-lsit", db_url=store.url)
+    with pytest.raises(NotAListError):
+        pipeline.merge_accepted(store, typo)
+    assert not (tmp_path / "awesome-lsit").exists() and store.get_paper(key).merged_at is None

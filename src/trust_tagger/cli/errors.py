@@ -24,12 +24,15 @@ class CliError(Exception):
 def project_errors() -> tuple[type[BaseException], ...]:
     """Exceptions users can cause; imported lazily so ``--help`` stays fast."""
     from trust_tagger.config import ConfigError
+    from trust_tagger.files import LockTimeout
     from trust_tagger.ingest.arxiv import ArxivError
+    from trust_tagger.listfile.parse import ListError
     from trust_tagger.model.artifacts import ModelIntegrityError
     from trust_tagger.model.registry import RegistryError
     from trust_tagger.review.queue import ReviewError
 
-    return (ArxivError, ConfigError, ModelIntegrityError, RegistryError, ReviewError, FileNotFoundError)
+    return (ArxivError, ConfigError, ListError, LockTimeout, ModelIntegrityError, RegistryError, ReviewError,
+            FileNotFoundError)
 
 
 def _one_line(exc: BaseException) -> str:

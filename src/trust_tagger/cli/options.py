@@ -15,6 +15,8 @@ import typer
 ListDirOpt = Annotated[Path | None, typer.Option("--list-dir", help="Awesome-list checkout to read and merge into.")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store.")]
 ReportsDirOpt = Annotated[Path | None, typer.Option("--reports-dir", help="Where reports are written (default: reports/).")]
+InitListOpt = Annotated[bool, typer.Option("--init", help="Start a new awesome list in --list-dir if it is not one "
+                                           "(a new or empty folder); without it such a folder is refused.")]
 ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model folder (default: the registry's current model).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 

@@ -10,25 +10,41 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from trust_tagger.files import atomic_write_text
-from trust_tagger.ids import abs_url, normalize_title, paper_key, parse_arxiv_id
+from trust_tagger.ids import abs_url, paper_key, parse_arxiv_id
+from trust_tagger.listfile.guard import list_writer
 from trust_tagger.listfile.parse import (
     FileStyle,
+    ListEncodingError,
     ListEntry,
     file_style,
     line_body,
     parse_file,
+    parse_line,
     parse_list,
+    read_list_text,
     split_lines,
     target_file,
     year_headings,
 )
 
-_LINK_OK = re.compile(r"https?://[^\s()\[\]]+")
+# Links the merge writes: http(s) to the hosts the list links papers on (the store only makes arXiv ones).
+LINK_HOSTS = ("arxiv.org", "openreview.net", "aclanthology.org", "doi.org")
+_LINK_OK = re.compile(r"https?://(?:www\.|export\.)?(?:" + "|".join(map(re.escape, LINK_HOSTS))
+                      + r")/[^\s()\[\]<>\"'`\\]*")
+# The longest of the 6,516 titles in data/raw is 203 characters; anything far longer is not a title.
+MAX_TITLE_CHARS = 300
+# Raw HTML as CommonMark (and GitHub) reads it: script/style elements with their content, comments,
+# <!...>, <?...?>, open and closing tags.
+_HTML = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|$)|<!--.*?(?:-->|$)|<![A-Za-z\[].*?(?:>|$)|<\?.*?(?:\?>|$)"
+                   r"|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", re.DOTALL | re.IGNORECASE)
+_SCRIPT_SCHEME = re.compile(r"\b(?:javascript|vbscript|data)\s*:", re.IGNORECASE)
 _DEFAULT_SECTION_GAP = ("", "---", "")  # blank, rule, blank: the shape the 2026 list uses between years
 
 
@@ -58,27 +74,53 @@ class MergeResult:
     already_listed: list[str] = field(default_factory=list)
     diff: str = ""
     changed_files: list[str] = field(default_factory=list)
+    placed: dict[str, list[str]] = field(default_factory=dict)  # key -> its target files that hold it now
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (key, why its line cannot be written)
 
 
 def clean_title(title: str) -> str:
-    """One-line title that cannot break the entry's markdown (emphasis markers, link brackets)."""
-    title = title.replace("*", "").replace("[", "(").replace("]", ")")
-    title = " ".join(title.split())
-    if not title:
+    """The title as it may go into the list: one line of plain text that renders as itself.
+
+    Titles come from arXiv (or anyone who can post there) and the list is rendered as HTML, so what is
+    written is cleaned here, once, for every line the merge writes: control, format and bidi characters
+    (NUL, U+202E ...) and lone surrogates go; HTML tags and comments are dropped (a ``<!--`` would hide
+    the rest of the file), a script or style element with its content, and any other ``<``/``>`` is escaped; ``javascript:``-style schemes go;
+    emphasis markers and link brackets cannot break the entry; the length is capped.
+    """
+    text = "".join(" " if ch.isspace() else ch for ch in title)
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = _HTML.sub(" ", text)
+    text = _SCRIPT_SCHEME.sub("", text).replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("*", "").replace("[", "(").replace("]", ")")
+    text = " ".join(text.split()).rstrip("\\").rstrip()
+    if len(text) > MAX_TITLE_CHARS:
+        cut = text[: MAX_TITLE_CHARS - 1]
+        text = (cut.rsplit(" ", 1)[0] if " " in cut[MAX_TITLE_CHARS // 2 :] else cut).rstrip("\\ ") + "…"
+    if not text:
         raise ValueError("empty title")
-    return title
+    return text
 
 
 def format_line(style: FileStyle, date: dt.date, title: str, link: str) -> str:
-    """The entry line in a file's layout; layout 2's emoji are free decoration, so a neutral one is used."""
+    """The entry line in a file's layout; layout 2's emoji are free decoration, so a neutral one is used.
+
+    A line is only returned if it parses back to the same paper and title: the merge finds its own
+    lines again by parsing, so a line it could not read back would be written again on every run.
+    """
     if not _LINK_OK.fullmatch(link):
-        raise ValueError(f"link would not survive as markdown: {link!r}")
+        raise ValueError(f"link is not an http(s) link to {', '.join(LINK_HOSTS)}: {link!r}")
     day = date.strftime("%Y/%m/%d")
+    title = clean_title(title)
     if style == "year_sections":
-        return f"- **{day}** | 📄 [**{clean_title(title)}**]({link})"
-    if style == "dated":
-        return f"- {day} [*{clean_title(title)}*]({link})"
-    raise ValueError(f"unknown list style: {style!r}")
+        line = f"- **{day}** | 📄 [**{title}**]({link})"
+    elif style == "dated":
+        line = f"- {day} [*{title}*]({link})"
+    else:
+        raise ValueError(f"unknown list style: {style!r}")
+    entry = parse_line(line)
+    if entry is None or (entry.title, entry.link, entry.style) != (title, link, style):
+        raise ValueError(f"the entry would not read back as written: {line!r}")
+    return line
 
 
 def _eol(lines: list[str]) -> str:
@@ -213,18 +255,16 @@ def _unified_diff(file: str, old: str | None, new: str) -> str:
 
 
 def _unique_items(items: Iterable[MergeItem]) -> list[MergeItem]:
-    """One item per paper (same key or same title), with the targets of its duplicates joined in."""
-    unique: list[MergeItem] = []
-    seen: dict[str, MergeItem] = {}
+    """One item per paper key, with the targets of its repeats joined in.
+
+    By key only: two different papers that share a title are two papers (joining them by title wrote
+    the first and recorded the second as merged without a line of its own).
+    """
+    unique: dict[str, MergeItem] = {}
     for item in items:
-        ids = [item.key] + ([f"title:{title}"] if (title := normalize_title(item.title)) else [])
-        first = next((seen[i] for i in ids if i in seen), None)
-        if first is None:
-            first = MergeItem(item.key, item.title, item.link, item.date, [])
-            unique.append(first)
+        first = unique.setdefault(item.key, MergeItem(item.key, item.title, item.link, item.date, []))
         first.targets.extend(t for t in item.targets if t not in first.targets)
-        seen.update(dict.fromkeys(ids, first))
-    return unique
+    return list(unique.values())
 
 
 def remove_entry(text: str, key: str) -> tuple[str, list[str]]:
@@ -241,15 +281,37 @@ def merge_papers(
     default_style: FileStyle = "dated",
     dry_run: bool = False,
     remove: Mapping[str, Iterable[str]] | None = None,
+    lock_timeout: float = 300.0,
+    notify: Callable[[str], None] | None = None,
 ) -> MergeResult:
-    """Insert each paper not yet on the list into each of its target files; idempotent.
+    """Write each paper into each of its target files that does not hold it yet; idempotent.
 
-    A paper anywhere on the list (README and collections included, any link form) is left alone: the
-    maintainers placed it, possibly in sections the tagger would not pick. ``remove`` ({key: files})
-    takes a paper out of files first: a maintainer's correction of an earlier merge.
+    The list is the truth, file by file. A paper is looked up in every file (its key in any link form,
+    or its title for papers linked outside arXiv); it is then written to each target file that lacks
+    it, so a merge killed between two files, or a checkout reset to before a merge, is repaired by the
+    next merge (a killed run lost 3 of 33 lines of the March window when "anywhere on the list" meant
+    done). A paper the list holds only outside its target files (README, a collection, another section)
+    is left alone: the maintainers placed it there. ``remove`` ({key: files}) takes a paper out of
+    files first: a maintainer's correction of an earlier merge.
+
+    ``placed`` says, for every paper given, which of its target files hold it afterwards (what the store
+    records as merged); a paper whose line cannot be written (a title that is empty once cleaned, a link
+    the list does not take) is reported in ``skipped`` and the rest are merged. The whole
+    read-modify-write holds the list's lock (:func:`~trust_tagger.listfile.guard.list_writer`), and a
+    list file that is not UTF-8 stops the merge before anything is written: the file and line are named,
+    and the accepted papers wait in the store for the first merge after the fix.
     """
-    list_dir = Path(list_dir)
+    with list_writer(list_dir, lock_timeout, notify) as list_dir:
+        return _merge_locked(list_dir, items, default_style, dry_run, remove)
+
+
+def _merge_locked(list_dir: Path, items: Iterable[MergeItem], default_style: FileStyle, dry_run: bool,
+                  remove: Mapping[str, Iterable[str]] | None) -> MergeResult:
     snapshot = parse_list(list_dir)
+    if snapshot.unreadable:
+        first, more = snapshot.unreadable[0], len(snapshot.unreadable) - 1
+        raise ListEncodingError(first.where, first.detail,
+                                "nothing was merged" + (f"; {more} more files are not UTF-8 either" if more else ""))
     result = MergeResult()
     originals: dict[str, str | None] = {}
     texts: dict[str, str] = {}
@@ -257,11 +319,12 @@ def merge_papers(
     def current(file: str) -> str | None:
         if file not in originals:
             path = list_dir / file
-            originals[file] = path.read_bytes().decode("utf-8") if path.exists() else None
+            originals[file] = read_list_text(path, file) if path.exists() else None
         return texts.get(file, originals[file])
 
     removed_from = {key: set(files) for key, files in (remove or {}).items()}
     for key, files in removed_from.items():
+        result.placed[key] = []
         for file in sorted(files):
             text = current(file)
             if text is None:
@@ -270,17 +333,28 @@ def merge_papers(
             if lines:
                 texts[file] = new_text
                 result.removed.extend((file, line) for line in lines)
-    for item in _unique_items(items):
-        if item.key in removed_from:
-            listed = any(e.key == item.key and e.file not in removed_from[item.key] for e in snapshot.entries)
-        else:
-            listed = snapshot.contains(item.key, item.title)
-        if listed:
+    unique = _unique_items(items)
+    claimed = {item.key for item in unique}
+    for item in unique:
+        wanted = list(dict.fromkeys(target_file(t) for t in item.targets))
+        held = snapshot.files_holding(item.key, item.title, claimed) - removed_from.get(item.key, set())
+        present = [file for file in wanted if file in held]
+        missing = [file for file in wanted if file not in held]
+        if not missing or (held and not present):
             result.already_listed.append(item.key)
+            result.placed[item.key] = present
             continue
-        for file in dict.fromkeys(target_file(t) for t in item.targets):
-            texts[file], line = insert_entry(current(file), item.date, item.title, item.link, default_style)
+        try:
+            new = {file: insert_entry(current(file), item.date, item.title, item.link, default_style)
+                   for file in missing}
+        except ValueError as exc:
+            result.skipped.append((item.key, str(exc)))
+            result.placed[item.key] = present
+            continue
+        for file, (text, line) in new.items():
+            texts[file] = text
             result.added.append((file, line))
+        result.placed[item.key] = wanted
     result.changed_files = [f for f in texts if texts[f] != originals[f]]
     result.diff = "".join(_unified_diff(file, originals[file], texts[file]) for file in result.changed_files)
     if not dry_run:

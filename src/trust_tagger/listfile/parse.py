@@ -8,6 +8,7 @@ parser is therefore per line and per file, never per list: every file is judged 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Literal
 
 from trust_tagger.ids import normalize_title, paper_key
+
+log = logging.getLogger(__name__)
 
 Style = Literal["dated", "year_sections", "undated", "plain"]
 FileStyle = Literal["dated", "year_sections"]
@@ -37,6 +40,30 @@ _TOC_CATEGORY = re.compile(r"^\s*-\s*(?P<letter>[A-Z])\.?\s+(?P<name>[A-Za-z][^\
 _TOC_LINK = re.compile(r"\[(?P<label>[^\]]*)\]\((?:\./)?(?P<path>(?:papers|collections)/[^)\s]+\.md)\)")
 _TOC_LABEL = re.compile(r"(?P<letter>[A-Z]\d+)\.?\s*(?P<name>.+)")
 _KEY_PART = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+class ListError(Exception):
+    """The list cannot be read or written as asked; the message says which file and what to do."""
+
+
+class ListEncodingError(ListError):
+    """A list file that is not valid UTF-8; ``where`` is ``file:line``."""
+
+    def __init__(self, where: str, detail: str, note: str = ""):
+        super().__init__(f"{where}: not valid UTF-8 ({detail}); re-save the file as UTF-8"
+                         + (f" ({note})" if note else ""))
+        self.where, self.detail = where, detail
+
+
+def read_list_text(path: Path, name: str = "") -> str:
+    """A list file's text; a byte that is not UTF-8 is a :class:`ListEncodingError` naming file and line."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ListEncodingError(f"{name or path}:{line}", f"byte 0x{data[exc.start]:02x} at column {column}") from None
 
 
 @dataclass
@@ -82,6 +109,7 @@ class ListSnapshot:
 
     entries: list[ListEntry]
     taxonomy: Taxonomy
+    unreadable: list[ListEncodingError] = field(default_factory=list)  # files left out: not UTF-8
 
     def __post_init__(self) -> None:
         self._by_key: dict[str, list[ListEntry]] = {}
@@ -110,6 +138,18 @@ class ListSnapshot:
         """
         norm = normalize_title(title)
         return key in self._by_key or bool(norm and norm in self._by_title)
+
+    def files_holding(self, key: str, title: str = "", claimed: set[str] | frozenset[str] = frozenset()) -> set[str]:
+        """The files that hold the paper, under its key or (like :meth:`contains`) under its title.
+
+        A title match is not counted when the entry's key is in ``claimed`` (papers of the same merge):
+        two different papers with one title each get their own line.
+        """
+        files = {entry.file for entry in self._by_key.get(key, [])}
+        norm = normalize_title(title)
+        if norm:
+            files |= {e.file for e in self._by_title.get(norm, []) if e.key == key or e.key not in claimed}
+        return files
 
 
 def split_lines(text: str) -> list[str]:
@@ -243,7 +283,12 @@ def load_taxonomy(list_dir: Path | str) -> Taxonomy:
     """Sections from the files that exist (empty ones included), names and letters from the README."""
     list_dir = Path(list_dir)
     readme = list_dir / "README.md"
-    toc_files, toc_categories = _read_toc(readme.read_text(encoding="utf-8")) if readme.exists() else ({}, {})
+    toc_files, toc_categories = {}, {}
+    if readme.exists():
+        try:
+            toc_files, toc_categories = _read_toc(read_list_text(readme, "README.md"))
+        except ListEncodingError:
+            pass  # parse_list reports the file; sections still come from the files that exist
     taxonomy = Taxonomy()
     files = _md_files(list_dir)
     for file in files:
@@ -262,9 +307,21 @@ def load_taxonomy(list_dir: Path | str) -> Taxonomy:
 
 
 def parse_list(list_dir: Path | str) -> ListSnapshot:
-    """Every entry of every markdown file of the list (README and collections included)."""
+    """Every entry of every markdown file of the list (README and collections included).
+
+    A file that is not valid UTF-8 is left out with a warning naming its file and line, and recorded in
+    ``unreadable``: readers (the nightly's "already listed" check, the review page, the dataset) keep
+    working on the rest of the list, while the merge, which must not write a list it cannot read whole,
+    refuses (:func:`trust_tagger.listfile.merge.merge_papers`).
+    """
     list_dir = Path(list_dir)
-    entries = []
+    entries, unreadable = [], []
     for file in _md_files(list_dir):
-        entries.extend(parse_file((list_dir / file).read_bytes().decode("utf-8"), file))
-    return ListSnapshot(entries, load_taxonomy(list_dir))
+        try:
+            text = read_list_text(list_dir / file, file)
+        except ListEncodingError as exc:
+            log.warning("%s: left out of the list's entries", exc)
+            unreadable.append(exc)
+            continue
+        entries.extend(parse_file(text, file))
+    return ListSnapshot(entries, load_taxonomy(list_dir), unreadable)

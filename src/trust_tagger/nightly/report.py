@@ -29,6 +29,7 @@ def run_counts(fetched: FetchResult, routed: RouteResult, merged, source: str,
         "accepted": routed.accepted, "queued": routed.queued, "rejected": routed.rejected,
         "adjacent": routed.adjacent,
         "merged": len({line for _, line in merged.added}), "merged_lines": list(merged.added),
+        "merge_skipped": [f"{key}: {why}" for key, why in merged.skipped],
         "model_version": routed.model_version, "malformed_reasons": fetched.malformed_reasons[:200],
         "seconds": round(seconds, 3),
     }
@@ -66,6 +67,9 @@ def finish_report(store: Store, settings: Settings, run_id: str, counts: dict, k
     if counts.get("merged_lines"):
         lines += ["", "## Lines merged into the list", ""]
         lines += [f"- `{f}`: `{line.strip()}`" for f, line in counts["merged_lines"]]
+    if counts.get("merge_skipped"):
+        lines += ["", "## Accepted papers not merged (their line cannot be written)", ""]
+        lines += [f"- {r}" for r in counts["merge_skipped"][:50]]
     if counts.get("malformed_reasons"):
         lines += ["", "## Malformed records (skipped)", ""]
         lines += [f"- {r}" for r in counts["malformed_reasons"][:50]]

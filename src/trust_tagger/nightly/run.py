@@ -51,12 +51,21 @@ def report(store: Store, settings: Settings, run_id: str, counts: dict, keys: li
 
 def run_nightly(settings: Settings, store: Store | None = None, *, source: str = "snapshot",
                 since: dt.date | None = None, until: dt.date | None = None,
-                run_step: StepRunner = _call) -> dict:
+                run_step: StepRunner = _call, init_list: bool = False) -> dict:
     """Run one window and return ``finish_report``'s result (``dir``, ``markdown``, ``counts``).
 
-    On any failure the run row is marked failed with the error and the exception propagates; the
-    watermark is left where it was, so the next night re-reads the window.
+    The list folder is checked first (``init_list`` starts a new one): a mistyped ``--list-dir`` stops
+    the run before anything is fetched or recorded. On any later failure the run row is marked failed
+    with the error and the exception propagates; the watermark is left where it was, so the next night
+    re-reads the window.
     """
+    from trust_tagger.listfile.guard import init_list as start_list
+    from trust_tagger.listfile.guard import require_list
+
+    list_dir = settings.path(settings.list_dir)
+    if init_list:
+        start_list(list_dir)
+    require_list(list_dir)
     store = store or Store(settings.resolved_db_url)
     since, until = S.resolve_window(store, source, since, until, overlap_days=settings.window_overlap_days)
     run_id = R.new_run_id(source)

@@ -134,32 +134,36 @@ def classify_and_route(store: Store, keys: list[str], classify: ClassifyFn, mode
     return result
 
 
-def merge_accepted(store: Store, settings: Settings, dry_run: bool = False):
-    """Bring the list in line with the store: write accepted papers not yet merged, and undo
-    earlier merges a maintainer has since corrected (rejected, or filed elsewhere).
+def merge_accepted(store: Store, settings: Settings, dry_run: bool = False,
+                   notify: Callable[[str], None] | None = None):
+    """Bring the list in line with the store: every accepted paper into each file it is filed to that
+    lacks it, and earlier merges a maintainer has since corrected (rejected, filed elsewhere) undone.
 
-    The list itself is the source of truth for "already there", so a crash between the write
-    and the bookkeeping converges on the next run.
+    The list is the source of truth per file and the store's merged flag is derived from it, so a run
+    killed between two files, or between the write and the bookkeeping, converges on the next run, and
+    a maintainer's checkout reset to before a merge gets its lines back. Reading the store, writing the
+    list and recording what the list now holds happen under the list's lock: two merges queue.
     """
+    from trust_tagger.listfile.guard import list_writer
     from trust_tagger.listfile.merge import MergeItem, merge_papers
     from trust_tagger.listfile.parse import target_file
 
-    items, remove, done = [], {}, {}
-    for row in store.pending_list_changes():
-        wanted = [target_file(t) for t in row.labels] if row.status == "accepted" else []
-        stale = set(row.merged_files) - set(wanted)
-        if stale:
-            remove[row.key] = stale
-        if wanted:
-            items.append(MergeItem(key=row.key, title=row.title, link=row.link,
-                                   date=dt.date.fromisoformat(row.date), targets=list(row.labels)))
-        done[row.key] = wanted
-    result = merge_papers(settings.path(settings.list_dir), items,
-                          default_style=settings.default_entry_format, dry_run=dry_run, remove=remove)
-    if not dry_run and done:
-        written: dict[str, list[str]] = {k: [] for k in done}
-        for item in items:
-            if item.key not in result.already_listed:
-                written[item.key] = [target_file(t) for t in item.targets]
-        store.mark_merged(list(done), written)
+    timeout = settings.list_lock_timeout_seconds
+    with list_writer(settings.path(settings.list_dir), timeout, notify) as list_dir:
+        items, remove, keys = [], {}, []
+        for row in store.papers_for_the_list():
+            wanted = [target_file(t) for t in row.labels] if row.status == "accepted" else []
+            stale = set(row.merged_files) - set(wanted)
+            if stale:
+                remove[row.key] = stale
+            if wanted:
+                items.append(MergeItem(key=row.key, title=row.title, link=row.link,
+                                       date=dt.date.fromisoformat(row.date), targets=list(row.labels)))
+            keys.append(row.key)
+        result = merge_papers(list_dir, items, default_style=settings.default_entry_format, dry_run=dry_run,
+                              remove=remove, lock_timeout=timeout, notify=notify)
+        if not dry_run and keys:
+            skipped = [key for key, _ in result.skipped]
+            store.mark_merged([k for k in keys if k not in skipped],
+                              {k: result.placed.get(k, []) for k in keys}, unmerged=skipped)
     return result

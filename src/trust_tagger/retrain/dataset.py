@@ -137,6 +137,9 @@ def read_label_file(path: Path, source: str) -> tuple[list[Label], list[str]]:
         try:
             if isinstance(obj, BadLine):
                 raise obj
+            if isinstance(obj, dict) and obj.get("retracted"):
+                labels = [lab for lab in labels if lab.key != paper_key(str(obj.get("arxiv_id") or ""))]
+                continue  # an undone review decision (review.export tombstone): no label from this file
             labels.append(_label_from_record(obj, source))
         except (ValueError, TypeError, AttributeError) as exc:
             problems.append(f"{Path(path).name}:{n}: {exc.reason if isinstance(exc, BadLine) else exc}")

@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trust_tagger import review
 from trust_tagger.config import Settings
+from trust_tagger.files import LockTimeout
 from trust_tagger.review.auth import SESSION_TTL, LoginThrottle, Revocations, Session, SessionSigner, load_secret
 from trust_tagger.review.export import decisions_path
 from trust_tagger.review.queue import Conflict, QueueFilter, ReviewError, ReviewPaper
@@ -203,7 +204,7 @@ def create_app(source: Settings | Store, token: str | None = None, *, list_dir: 
         try:
             with export_lock:
                 review.export_decisions(store, export_path)
-        except OSError:  # the decision is safe in the audit log; the next export rewrites the file
+        except (OSError, LockTimeout):  # the decision is safe in the audit log; the next export merges it in
             log.exception("could not export decisions to %s", export_path)
 
     def filters_of(params) -> QueueFilter:

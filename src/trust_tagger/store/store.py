@@ -96,20 +96,32 @@ class Store:
                 raise KeyError(f"unknown paper {key}")
             _apply_status(row, status, labels, relevance, decided_by)
 
-    def mark_merged(self, keys: list[str], files: dict[str, list[str]] | None = None) -> None:
-        """Remember that the list now matches these papers' status (and which files our merge wrote)."""
-        with self.session() as s:
-            for row in s.scalars(select(PaperRow).where(PaperRow.key.in_(list(keys)))):
-                row.merged_at = utcnow()
-                if files is not None:
-                    row.merged_files = sorted(files.get(row.key, []))
+    def mark_merged(self, keys: list[str], files: dict[str, list[str]] | None = None,
+                    unmerged: list[str] | tuple[str, ...] = ()) -> None:
+        """Record what the last merge found on the list: ``keys`` are where their status says (with the
+        files that hold them), ``unmerged`` are not (their line could not be written).
 
-    def pending_list_changes(self) -> list[PaperRow]:
-        """Papers whose list lines must change: accepted and not yet merged, or merged earlier and
-        since corrected (relabelled or rejected by a maintainer, or a decision undone: back in review)."""
+        Derived from the merge's reading of the list, never the other way round: the next merge reads
+        the list again and corrects this (a reset checkout, a killed run)."""
+        unmerged = set(unmerged)
         with self.session() as s:
-            rows = s.scalars(select(PaperRow).where(PaperRow.merged_at.is_(None),
-                                                    PaperRow.status.in_(["accepted", "rejected", "review"]))
+            for row in s.scalars(select(PaperRow).where(PaperRow.key.in_(list(keys) + list(unmerged)))):
+                # Only what changed is written: every merge checks every accepted paper, and a row
+                # touched each night would lose its updated_at (the review page orders by it).
+                if row.key in unmerged:
+                    if row.merged_at is not None:
+                        row.merged_at = None
+                elif row.merged_at is None:
+                    row.merged_at = utcnow()
+                if files is not None and row.key in files and sorted(files[row.key]) != sorted(row.merged_files or []):
+                    row.merged_files = sorted(files[row.key])
+
+    def papers_for_the_list(self) -> list[PaperRow]:
+        """Papers the list must hold or must no longer hold: every accepted paper (whether merged or
+        not: the merge checks each against the files it is filed to, so a line lost to a killed run or a
+        reset checkout comes back), and papers merged earlier and since taken off (rejected, or a decision undone: back in review)."""
+        with self.session() as s:
+            rows = s.scalars(select(PaperRow).where(PaperRow.status.in_(["accepted", "rejected", "review"]))
                              .order_by(PaperRow.date, PaperRow.key))
             return [r for r in rows if r.status == "accepted" or r.merged_files]
 
