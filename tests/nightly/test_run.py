@@ -53,3 +53,15 @@ def test_a_failed_step_is_recorded_and_the_watermark_stays(settings, step):
     assert store.get_meta(S.WATERMARK.format(source="snapshot")) == "2026-01-31"
     (status, counts), = runs(store)
     assert status == "failed" and "exploded" in counts["error"]
+
+
+def test_a_loaded_classifier_is_used_instead_of_the_registry(settings):
+    """A process running night after night (simulate) hands over the model it loaded once; the registry
+    here is empty, so loading one would fail."""
+    from types import SimpleNamespace
+
+    store = Store(settings.resolved_db_url)
+    clf = SimpleNamespace(classify=keyword_classify, version="kw-test", review_priority=lambda p: p["relevance"])
+    result = N.run_nightly(settings, store, since=SINCE, until=UNTIL, classifier=clf)
+    assert result["counts"]["classified"] > 0 and result["counts"]["model_version"] == "kw-test"
+    assert {store.latest_prediction(r.key).model_version for r in store.papers(status="accepted")} == {"kw-test"}

@@ -28,8 +28,10 @@ def project_errors() -> tuple[type[BaseException], ...]:
     from trust_tagger.model.artifacts import ModelIntegrityError
     from trust_tagger.model.registry import RegistryError
     from trust_tagger.review.queue import ReviewError
+    from trust_tagger.simulate.workspace import SimulationError
 
-    return (ArxivError, ConfigError, ModelIntegrityError, RegistryError, ReviewError, FileNotFoundError)
+    return (ArxivError, ConfigError, ModelIntegrityError, RegistryError, ReviewError, SimulationError,
+            FileNotFoundError)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -21,11 +21,17 @@ def register(app: typer.Typer) -> None:
         epochs: Annotated[int | None, typer.Option("--epochs", help="Fine-tuning epochs of the candidate.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Train even when the labels did not change since the current model.")] = False,
         db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store (review decisions).")] = None,
+        update: Annotated[str, typer.Option("--update", help="full: fine-tune a candidate (minutes); heads: refit the "
+                                            "current model's heads, tf-idf member and calibration (seconds).")] = "full",
     ) -> None:
         """Retrain on list + annotations + review decisions; promote the candidate only if the gate passes."""
         from flows.retrain import retrain as retrain_flow
+        from trust_tagger.cli.errors import CliError
+        from trust_tagger.retrain.loop import UPDATES
 
-        result = retrain_flow(base_model=base_model, epochs=epochs, force=force, db=db)
+        if update not in UPDATES:
+            raise CliError(f"--update must be one of {', '.join(UPDATES)}, got {update!r}", 2)
+        result = retrain_flow(base_model=base_model, epochs=epochs, force=force, db=db, update=update)
         typer.echo((Path(result["report_dir"]) / "report.md").read_text())
         console.print(f"report: {Path(result['report_dir']) / 'report.json'}")
 
