@@ -133,7 +133,7 @@ def loop_figures(run: ReplayRun, policy: str) -> Figures:
         reached_95_in_replay=reviews_to_recall(within, n_t, RECALL) is not None,
         core_missed_unseen=sum(is_target(p.label, "core") for p in unseen_rejected),
         relevant_missed_unseen=sum((p.label or 0) >= 1 for p in unseen_rejected),
-        backlog_end=len(backlog), core_in_backlog_end=sum(is_target(p.label, "core") for p in backlog))
+        backlog_end=run.weeks[-1].backlog if run.weeks else 0, core_in_backlog_end=sum(is_target(p.label, "core") for p in backlog))
 
 
 def baseline_figures(name: str, log: list[Screened], pool: list[PaperTrace], policy: str, weeks: int,

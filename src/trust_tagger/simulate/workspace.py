@@ -84,7 +84,8 @@ def start_model(settings: Settings, work: Path, since: dt.date, pool: dict[str, 
     ds = build_dataset(s.path(s.list_dir), s.path(s.labeled_dir), pool)
     if not ds.split("validation") or not ds.split("train"):
         raise SimulationError(f"no labels before {since}: the start model has nothing to learn from")
-    recipe = {"base_model": base_model or settings.base_model, "overrides": overrides}
+    # As JSON reads it back (tuples become lists), so a stored recipe compares equal to today's.
+    recipe = json.loads(json.dumps({"base_model": base_model or settings.base_model, "overrides": overrides}))
     candidates = [Path(given)] if given is not None else [work / "start-model"]
     for path in candidates:
         meta_path = path / "tagger.json"
