@@ -25,9 +25,10 @@ def register(app: typer.Typer) -> None:
         update: Annotated[str, typer.Option(help="Between full retrains: heads (refit heads, tf-idf member and "
                                             "calibration every week, seconds) or full (no weekly update).")] = "heads",
         max_train_seconds: Annotated[float, typer.Option("--max-train-seconds",
-                                                         help="Fine-tuning budget of the start model and of each "
-                                                              "full retrain (best epoch kept).")] = 150.0,
-        epochs: Annotated[int | None, typer.Option(help="Fine-tuning epochs (default: the training config's).")] = None,
+                                                         help="Fine-tuning time guard of the start model and of "
+                                                              "each full retrain (best epoch kept).")] = 240.0,
+        epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs of the start model and of each full "
+                                            "retrain.")] = 1,
         base_model: Annotated[str | None, typer.Option("--base-model", help="HF id or local folder of the encoder.")] = None,
         start_model: Annotated[Path | None, typer.Option("--start-model", help="Reuse a start model trained on the "
                                                          "labels before --since (checked by its data hash).")] = None,
@@ -54,9 +55,9 @@ def register(app: typer.Typer) -> None:
         since_d, until_d = parse_date(since, "--since"), parse_date(until, "--until")
         if since_d > until_d:
             raise CliError(f"--since {since_d} is after --until {until_d}", 2)
-        overrides: dict = {"max_train_seconds": max_train_seconds}
-        if epochs is not None:
-            overrides["epochs"] = epochs
+        # One epoch within a 240 s guard: ~3-4 min a fine-tune on 2 idle cores (benchmarks/RESULTS.md: ~120-170 s an
+        # epoch), so the start model and three monthly retrains of a four-month replay fit its 30 minutes.
+        overrides: dict = {"max_train_seconds": max_train_seconds, "epochs": epochs}
         cfg = SimulationConfig(since=since_d, until=until_d, review_budget=review_budget, retrain=retrain,
                                update=update, base_model=base_model, overrides=overrides, start_model=start_model,
                                compare=compare, work_dir=work_dir, keep_work=keep_work, sim_id=sim_id)

@@ -140,7 +140,9 @@ def markdown(result: dict, week_tables: dict[str, list[dict]]) -> str:
              f"Wall time {result['seconds']['total'] / 60:.1f} min (start model {result['seconds']['start_model']:.0f} s"
              f"{'' if result['start_model']['trained'] else ', reused'}; "
              + ", ".join(f"{k} {v:.0f} s" for k, v in result["seconds"].items()
-                         if k not in ("total", "start_model")) + f"), peak RSS {result['peak_rss_mb']:.0f} MB.", "",
+                         if k not in ("total", "start_model")) + f"), CPU {result['cpu_seconds'] / 60:.1f} min, "
+             f"1-min load average {result['load_average']['start']:.1f} at the start and "
+             f"{result['load_average']['end']:.1f} at the end (2 cores), peak RSS {result['peak_rss_mb']:.0f} MB.", "",
              "## Results", ""]
     lines += figures_table(result["figures"])
     lines += ["", "![recall against papers reviewed](recall.png)", "",

@@ -10,6 +10,7 @@ unless kept) and nothing of the real project is touched.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import resource
 import shutil
 import time
@@ -50,6 +51,13 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process: on a shared box, the figure the other jobs do not inflate
+    as much as wall time (they take cores away, not cycles from this process's own work)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def simulate(settings: Settings, cfg: SimulationConfig, *, advance: Callable[[str], None] = lambda s: None,
              log: Callable[[str], None] = lambda s: None) -> dict:
     """Run the whole simulation and write its report; returns the summary (``summary.json``'s content).
@@ -73,7 +81,7 @@ def _simulate(settings: Settings, cfg: SimulationConfig, advance: Callable[[str]
     from trust_tagger.simulate.replay import replay, scheduled_update, weeks
     from trust_tagger.simulate.workspace import start_model, start_settings, variant_settings
 
-    t0 = time.perf_counter()
+    t0, cpu0, load0 = time.perf_counter(), cpu_seconds(), os.getloadavg()[0]
     scheduled_update(cfg.since, cfg.since, cfg.retrain, cfg.update)  # validates both options
     if cfg.review_budget < 0:
         raise SimulationError(f"review budget must be >= 0, got {cfg.review_budget}")
@@ -137,6 +145,8 @@ def _simulate(settings: Settings, cfg: SimulationConfig, advance: Callable[[str]
                     "baselines": baseline_seconds},
     }
     result["seconds"]["total"] = round(time.perf_counter() - t0, 1)
+    result["cpu_seconds"] = round(cpu_seconds() - cpu0, 1)
+    result["load_average"] = {"start": round(load0, 2), "end": round(os.getloadavg()[0], 2)}
     result["peak_rss_mb"] = peak_rss_mb()
     report.write_report(out, result, {name: summary.week_table(run, policy) for name, run in runs.items()}, logs,
                         {name: run.to_dict() for name, run in runs.items()})
