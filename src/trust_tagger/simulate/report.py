@@ -35,7 +35,8 @@ def figures_table(figures: dict) -> list[str]:
              "| reviews (per week, max) | WSS@95 | reviews to 95 % core recall | core papers auto-rejected | "
              "backlog at end (core) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for name, f in figures.items():
+    first = [n for n in ("loop", "frozen") if n in figures]  # summary.json stores its keys sorted
+    for name, f in [(n, figures[n]) for n in first] + [(n, f) for n, f in figures.items() if n not in first]:
         digest = f" ({_f(f['relevant_recall_digest'])})" if f.get("relevant_recall_digest") is not None else ""
         false = (f"{f['false_merges']} = {_pct(f['false_merge_share'])} ({f['false_merges_adjacent']} / "
                  f"{f['false_merges_out_of_scope']})" if f["merges"] else "—")
