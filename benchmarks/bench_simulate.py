@@ -173,7 +173,7 @@ def main() -> None:
         from trust_tagger.simulate.run import SimulationConfig, simulate
 
         result = simulate(load_settings(), SimulationConfig(since=dt.date(2026, 2, 1), until=dt.date(2026, 5, 31),
-                                                            overrides={"max_train_seconds": 240.0, "epochs": 1}),
+                                                            overrides={"max_train_seconds": 1800.0, "epochs": 1}),
                           log=print)
         sim_dir = Path(result["dir"])
     write(sim_dir, args.time_log, args.command, args.out)

@@ -49,6 +49,7 @@ def active_learning(pool: Sequence[dict], targets: Sequence[bool], prior: Sequen
     papers under merge_policy=core); ``prior``/``prior_targets``: the labels that existed before the
     window (what the loop's start model was trained on); ``arrival``: each pool paper's week index.
     """
+    import scipy.sparse as sp
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     n = len(pool)
@@ -70,8 +71,6 @@ def active_learning(pool: Sequence[dict], targets: Sequence[bool], prior: Sequen
             if len(idx) == 0:
                 return
             train = np.flatnonzero(screened)
-            import scipy.sparse as sp
-
             Xt = sp.vstack([X_prior, X_pool[train]]) if len(train) else X_prior
             yt = np.concatenate([y_prior, y_pool[train]])
             if yt.any() and not yt.all():

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from trust_tagger.simulate.metrics import Screened, average_precision, recall_at, reviews_to_recall, wss
-from trust_tagger.simulate.oracle import Oracle
 from trust_tagger.simulate.replay import PaperTrace, ReplayRun
 
 RECALL = 0.95
@@ -198,7 +197,3 @@ def monthly_core_ap(run: ReplayRun) -> dict[str, float | None]:
         value = average_precision([p.core for p in ps], [p.label == 2 for p in ps])
         out[m] = None if value != value else round(value, 4)
     return out
-
-
-def oracle_targets(oracle: Oracle, pool: list[PaperTrace]) -> list[bool]:
-    return [oracle.is_target(p.key) for p in pool]
