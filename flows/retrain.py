@@ -24,12 +24,14 @@ def _as_task(fn, *args, **kwargs):
 
 @flow(name="trust-tagger-retrain", log_prints=True)
 def retrain(base_model: str | None = None, epochs: int | None = None, force: bool = False,
-            list_dir: str | None = None, db: str | None = None, reports_dir: str | None = None) -> dict:
-    """Gather labels, train a candidate, gate it against the current model on the frozen test split."""
+            list_dir: str | None = None, db: str | None = None, reports_dir: str | None = None,
+            update: str = "full") -> dict:
+    """Gather labels, train a candidate (``update="heads"``: refit the current model's heads), gate it
+    against the current model on the frozen test split."""
     settings = load_settings(list_dir=list_dir, db_url=db, reports_dir=reports_dir)
     logger = get_run_logger()
     result = R.retrain(settings, Store(settings.resolved_db_url), base_model=base_model, epochs=epochs,
-                       force=force, run_step=_as_task, log=logger.info, progress=R.progress_log(logger.info))
+                       force=force, update=update, run_step=_as_task, log=logger.info, progress=R.progress_log(logger.info))
     create_markdown_artifact(markdown=R.report_markdown(result), key="trust-tagger-retrain",
                              description=f"retrain: {result.verdict}")
     return result.to_dict()

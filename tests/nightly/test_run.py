@@ -79,3 +79,13 @@ def test_a_list_file_that_is_not_utf8_fails_the_run_naming_it(settings):
     assert status == "failed" and "papers/privacy/general.md:1" in counts["error"]
     assert store.get_meta(S.WATERMARK.format(source="snapshot")) is None
     assert store.papers(status="accepted") and all(r.merged_at is None for r in store.papers(status="accepted"))
+def test_a_loaded_classifier_is_used_instead_of_the_registry(settings):
+    """A process running night after night (simulate) hands over the model it loaded once; the registry
+    here is empty, so loading one would fail."""
+    from types import SimpleNamespace
+
+    store = Store(settings.resolved_db_url)
+    clf = SimpleNamespace(classify=keyword_classify, version="kw-test", review_priority=lambda p: p["relevance"])
+    result = N.run_nightly(settings, store, since=SINCE, until=UNTIL, classifier=clf)
+    assert result["counts"]["classified"] > 0 and result["counts"]["model_version"] == "kw-test"
+    assert {store.latest_prediction(r.key).model_version for r in store.papers(status="accepted")} == {"kw-test"}

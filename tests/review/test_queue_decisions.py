@@ -422,3 +422,21 @@ def test_bulk_action_goes_paper_by_paper_through_decide(seeded, index):
     assert all(review.audit_log(seeded, k)[0]["reviewer"] == "alice" for k in (keys[0], keys[2]))
     undo = review.decide_each(seeded, [(o.key, o.revision) for o in result.saved], "revert", "alice", index=index)
     assert not undo.failed and all(seeded.get_paper(k).status == "review" for k in (keys[0], keys[2]))
+def test_reject_with_a_relevance_keeps_an_adjacent_label_off_the_list(seeded, index, tmp_path):
+    """Under merge_policy=core a relevant, non-core paper is rejected from the list but stays a relevance-1
+    training label: a plain reject would teach the next model that it is out of scope."""
+    k = key("2601.00002")
+    out = review.decide(seeded, k, "reject", "carol", revision=0, relevance=1,
+                        subcategories=["safety/deepfake"], index=index)
+    row = seeded.get_paper(k)
+    assert (out.status, row.status, row.labels, row.relevance) == ("rejected", "rejected", [], 1)
+    assert k not in {r.key for r in seeded.papers_for_the_list()}  # nothing to write into the list
+    (entry,) = review.audit_log(seeded)
+    assert (entry["action"], entry["relevance"], entry["subcategories"]) == ("reject", 1, ["safety/deepfake"])
+    review.export_decisions(seeded, tmp_path / "decisions.jsonl")
+    (line,) = [json.loads(x) for x in (tmp_path / "decisions.jsonl").read_text().splitlines()]
+    assert (line["relevance"], line["categories"], line["subcategories"]) == (1, ["safety"], ["safety/deepfake"])
+    with pytest.raises(ReviewError):  # a relevance with labels of no list file is refused, nothing written
+        review.decide(seeded, key("2601.00004"), "reject", "carol", revision=0, relevance=1,
+                      subcategories=["nowhere/at_all"], index=index)
+    assert seeded.get_paper(key("2601.00004")).status == "review"

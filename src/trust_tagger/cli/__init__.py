@@ -9,6 +9,7 @@ from trust_tagger.cli import model as cli_model
 from trust_tagger.cli import pipeline as cli_pipeline
 from trust_tagger.cli import retrain as cli_retrain
 from trust_tagger.cli import review as cli_review
+from trust_tagger.cli import simulate as cli_simulate
 from trust_tagger.cli.errors import wrap_commands
 from trust_tagger.cli.options import VersionOpt
 
@@ -22,6 +23,6 @@ def main(version: VersionOpt = False) -> None:
     """Find trustworthy-audio-AI papers on arXiv, tag them, and merge them into the awesome list."""
 
 
-for area in (cli_pipeline, cli_model, cli_review, cli_retrain):
+for area in (cli_pipeline, cli_model, cli_review, cli_retrain, cli_simulate):
     area.register(app)
 wrap_commands(app)

@@ -30,9 +30,10 @@ def project_errors() -> tuple[type[BaseException], ...]:
     from trust_tagger.model.artifacts import ModelIntegrityError
     from trust_tagger.model.registry import RegistryError
     from trust_tagger.review.queue import ReviewError
+    from trust_tagger.simulate.workspace import SimulationError
 
     return (ArxivError, ConfigError, ListError, LockTimeout, ModelIntegrityError, RegistryError, ReviewError,
-            FileNotFoundError)
+            SimulationError, FileNotFoundError)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -28,10 +28,16 @@ def register(app: typer.Typer) -> None:
         list_dir: ListDirOpt = None,
         db: DbOpt = None,
         reports_dir: ReportsDirOpt = None,
+        update: Annotated[str, typer.Option("--update", help="full: fine-tune a candidate (minutes); heads: refit the "
+                                            "current model's heads, tf-idf member and calibration (seconds).")] = "full",
     ) -> None:
         """Retrain on list + annotations + review decisions; promote the candidate only if the gate passes."""
+        from trust_tagger.cli.errors import CliError
         from trust_tagger.retrain import loop as R
         from trust_tagger.store.store import Store
+
+        if update not in R.UPDATES:
+            raise CliError(f"--update must be one of {', '.join(R.UPDATES)}, got {update!r}", 2)
 
         settings = load_settings(list_dir=list_dir, db_url=db, reports_dir=reports_dir)
         store = Store(settings.resolved_db_url)
@@ -44,14 +50,14 @@ def register(app: typer.Typer) -> None:
             from flows.retrain import retrain as retrain_flow
 
             result = retrain_flow(base_model=base_model, epochs=epochs, force=force, list_dir=str(settings.list_dir),
-                                  db=settings.db_url, reports_dir=str(settings.reports_dir))
+                                  db=settings.db_url, reports_dir=str(settings.reports_dir), update=update)
             report_dir = Path(result["report_dir"])
         else:
             from trust_tagger.cli.progress import StagedProgress
 
             with StagedProgress() as progress:
                 result = R.retrain(settings, store, base_model=base_model, epochs=epochs, force=force,
-                                   progress=progress, log=lambda s: console.print(s, highlight=False))
+                                   update=update, progress=progress, log=lambda s: console.print(s, highlight=False))
             report_dir = Path(result.report_dir)
         typer.echo((report_dir / "report.md").read_text())
         console.print(f"report: {report_dir / 'report.json'}")

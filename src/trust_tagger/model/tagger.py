@@ -149,8 +149,8 @@ class TrustTagger:
                                   label_C=self.config.probe_label_C)
             self.members["frozen"] = m.fit(train, features=frozen_train)
 
-    def _member_logits(self, records, progress=None) -> dict[str, dict[str, np.ndarray]]:
-        z, _ = self._net_logits(records, progress)
+    def _member_logits(self, records, progress=None, embeddings=None) -> dict[str, dict[str, np.ndarray]]:
+        z = self._net_logits(records, progress)[0] if embeddings is None else self.head_logits(embeddings)
         parts = {"net": {"relevance": z[:, 0], "relevance_class": z[:, SL_CLS], "categories": z[:, SL_CAT],
                          "subcategories": z[:, SL_SUB]}}
         if z.shape[1] >= SL_LARGE.stop:  # models saved before the core heads have none
@@ -209,14 +209,23 @@ class TrustTagger:
         return calibrated_scores(self.calibration, raw)
 
     # ---------------------------------------------------------------- prediction
-    def raw_scores(self, records, progress=None) -> RawScores:
-        return self._blend(self._member_logits(records, progress))
+    def head_logits(self, embeddings: np.ndarray) -> np.ndarray:
+        """The output layer on embeddings this encoder already computed (``model.update`` caches them)."""
+        torch = _torch()
+        with torch.inference_mode():
+            e = torch.from_numpy(np.ascontiguousarray(embeddings, dtype=np.float32)).to(self.device)
+            return self.net.head(e).float().cpu().numpy()
 
-    def predict_proba(self, records, progress: Callable[[int], None] | None = None) -> Scores:
+    def raw_scores(self, records, progress=None, embeddings: np.ndarray | None = None) -> RawScores:
+        """Blended logits; with ``embeddings`` (rows in ``records`` order) the encoder pass is skipped."""
+        return self._blend(self._member_logits(records, progress, embeddings))
+
+    def predict_proba(self, records, progress: Callable[[int], None] | None = None,
+                      embeddings: np.ndarray | None = None) -> Scores:
         """Calibrated probabilities for records (dicts or Examples with title and abstract)."""
         if not records:
             return Scores(np.zeros(0), np.zeros((0, 3)), np.zeros((0, N_CAT)), np.zeros((0, N_SUB)))
-        return self._scores_from_raw(self.raw_scores(records, progress))
+        return self._scores_from_raw(self.raw_scores(records, progress, embeddings))
 
     # ---------------------------------------------------------------- persistence
     def save(self, out_dir: Path | str, extra: dict | None = None) -> Path:

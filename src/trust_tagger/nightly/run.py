@@ -33,11 +33,14 @@ def fetch(store: Store, settings: Settings, source: str, since: dt.date, until: 
     return S.ingest(store, records_for(source, settings, since, until), source, listed)
 
 
-def classify_route(store: Store, settings: Settings, keys: list[str]) -> S.RouteResult:
-    """Score the window's undecided papers with the registry's current model and route them."""
+def classify_route(store: Store, settings: Settings, keys: list[str], classifier=None) -> S.RouteResult:
+    """Score the window's undecided papers with the registry's current model and route them.
+
+    ``classifier``: one already loaded by ``load_classifier`` (a process running many nights in a row,
+    like ``simulate``, loads a model once per version instead of ~2 s a night)."""
     from trust_tagger.nightly.classifier import load_classifier
 
-    clf = load_classifier(settings)
+    clf = classifier or load_classifier(settings)
     return S.classify_and_route(store, keys, clf.classify, clf.version, clf.review_priority)
 
 
@@ -51,8 +54,11 @@ def report(store: Store, settings: Settings, run_id: str, counts: dict, keys: li
 
 def run_nightly(settings: Settings, store: Store | None = None, *, source: str = "snapshot",
                 since: dt.date | None = None, until: dt.date | None = None,
-                run_step: StepRunner = _call, init_list: bool = False) -> dict:
+                run_step: StepRunner = _call, init_list: bool = False, classifier=None) -> dict:
     """Run one window and return ``finish_report``'s result (``dir``, ``markdown``, ``counts``).
+
+    ``classifier`` (a loaded :class:`~trust_tagger.nightly.classifier.Classifier`) replaces loading the
+    registry's current model for this run.
 
     The list folder is checked first (``init_list`` starts a new one): a mistyped ``--list-dir`` stops
     the run before anything is fetched or recorded. On any later failure the run row is marked failed
@@ -73,7 +79,8 @@ def run_nightly(settings: Settings, store: Store | None = None, *, source: str =
     store.start_run(run_id, source, since.isoformat(), until.isoformat())
     try:
         fetched = run_step(fetch, store, settings, source, since, until)
-        routed = run_step(classify_route, store, settings, fetched.keys)
+        routed = run_step(classify_route, store, settings, fetched.keys,
+                          **({"classifier": classifier} if classifier is not None else {}))
         merged = run_step(merge, store, settings)
         counts = R.run_counts(fetched, routed, merged, source, since, until, timer.seconds)
         result = run_step(report, store, settings, run_id, counts, fetched.keys)

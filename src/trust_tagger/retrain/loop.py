@@ -26,6 +26,7 @@ from trust_tagger.retrain.promotion import ECE, MACRO_F1, RELEVANCE_AP, GateDeci
 from trust_tagger.store.store import Store
 
 LAST_DECISION_MARK = "retrain:last_decision_id"  # meta: the newest audit-log row the last retrain saw
+UPDATES = ("full", "heads")  # fine-tune the whole network, or refit heads + tf-idf + calibration (model.update)
 StepRunner = Callable[..., Any]
 
 
@@ -48,6 +49,7 @@ class RetrainResult:
     skipped: str | None = None
     report_dir: str = ""
     seconds: float = 0.0
+    update: str = "full"
 
     @property
     def verdict(self) -> str:
@@ -99,24 +101,35 @@ def unchanged_since(settings: Settings, ds: Dataset) -> str | None:
 
 
 def train_candidate(settings: Settings, *, base_model: str | None = None, epochs: int | None = None,
-                    config_overrides: dict | None = None, log: Callable[[str], None] = print,
+                    config_overrides: dict | None = None, update: str = "full", log: Callable[[str], None] = print,
                     progress: Callable[[str, int, int], None] | None = None):
-    """Train and register a candidate that is not current: only the gate may promote it."""
+    """Train and register a candidate that is not current: only the gate may promote it.
+
+    ``update="heads"`` refits the current model's heads instead of fine-tuning (``retrain.update``)."""
+    if update == "heads":
+        from trust_tagger.retrain.update import update_version
+
+        return update_version(settings, register_model=True, make_current=False, log=log)
     from trust_tagger.retrain.train import train_version
 
     return train_version(settings, base_model=base_model, epochs=epochs, config_overrides=config_overrides,
                          register_model=True, make_current=False, log=log, progress=progress)
 
 
-def evaluate_current(settings: Settings, test: list[Example]) -> tuple[str, dict] | None:
-    """(version, test metrics) of the current model on today's frozen test labels; None without one."""
+def evaluate_current(settings: Settings, test: list[Example], cached: bool = False) -> tuple[str, dict] | None:
+    """(version, test metrics) of the current model on today's frozen test labels; None without one.
+
+    ``cached``: serve the encoder pass from the process's embedding cache (a heads update shares the
+    current encoder, so its candidate is scored from the same cached embeddings)."""
     from trust_tagger.model import registry as registry
+    from trust_tagger.model import update as U
     from trust_tagger.retrain.evaluate import compute_metrics
 
     if registry.current(settings) is None:
         return None
     model = registry.load_current(settings)
-    return str(model.version), compute_metrics(model.predict_proba(test), test, model.thresholds)
+    scores = U.predict_proba(model, test) if cached else model.predict_proba(test)
+    return str(model.version), compute_metrics(scores, test, model.thresholds)
 
 
 def promote_or_keep(settings: Settings, candidate: str, candidate_metrics: dict, current_metrics: dict | None,
@@ -143,13 +156,17 @@ def record_decision(settings: Settings, version: str, decision: GateDecision) ->
 # -- the whole retrain ----------------------------------------------------------------------------
 def retrain(settings: Settings, store: Store | None = None, *, base_model: str | None = None,
             epochs: int | None = None, force: bool = False, policy: GatePolicy | None = None,
-            config_overrides: dict | None = None, run_step: StepRunner = _call,
+            config_overrides: dict | None = None, update: str = "full", run_step: StepRunner = _call,
             log: Callable[[str], None] = print,
             progress: Callable[[str, int, int], None] | None = None) -> RetrainResult:
     """One retrain, start to report. ``force`` trains even when the labels did not change since the
-    current model was trained (otherwise that case is skipped: the candidate could only be a copy)."""
+    current model was trained (otherwise that case is skipped: the candidate could only be a copy).
+    ``update``: ``full`` fine-tunes a candidate (minutes), ``heads`` refits the current model's heads,
+    tf-idf member and calibration on its encoder's features (seconds); both face the same gate."""
     from trust_tagger.model import registry as registry
 
+    if update not in UPDATES:
+        raise ValueError(f"unknown update {update!r}; use one of {', '.join(UPDATES)}")
     t0 = time.perf_counter()
     store = store or Store(settings.resolved_db_url)
     _, newest = new_decisions(store)
@@ -167,9 +184,9 @@ def retrain(settings: Settings, store: Store | None = None, *, base_model: str |
     else:
         test = ds.split("test")
         # The current model first: a broken one fails in seconds, not after minutes of training.
-        cur = run_step(evaluate_current, settings, test)
+        cur = run_step(evaluate_current, settings, test, update == "heads")
         trained = run_step(train_candidate, settings, base_model=base_model, epochs=epochs,
-                           config_overrides=config_overrides, log=log, progress=progress)
+                           config_overrides=config_overrides, update=update, log=log, progress=progress)
         cand_metrics = trained.metrics.get("test", {})
         if cand_metrics.get("n") != len(test):
             raise RuntimeError(f"candidate {trained.version} was scored on {cand_metrics.get('n')} test papers, "
@@ -177,6 +194,7 @@ def retrain(settings: Settings, store: Store | None = None, *, base_model: str |
         decision = run_step(promote_or_keep, settings, trained.version, cand_metrics, cur[1] if cur else None, policy)
         result = RetrainResult(decision.promote, previous, registry.current(settings), trained.version, decision,
                                cand_metrics, cur[1] if cur else None, data)
+    result.update = update
     store.set_meta(LAST_DECISION_MARK, str(newest))
     result.seconds = round(time.perf_counter() - t0, 1)
     result.report_dir = str(run_step(write_report, settings, result))
@@ -302,7 +320,8 @@ def _f(value) -> str:
 
 def report_markdown(result: RetrainResult) -> str:
     """The decision first, then every figure the gate looked at; also the Prefect artifact and CLI text."""
-    lines = [f"# Retrain: {result.verdict}", ""]
+    kind = " (heads update)" if result.update == "heads" else ""
+    lines = [f"# Retrain{kind}: {result.verdict}", ""]
     if result.skipped:
         lines += [f"No candidate trained: {result.skipped}. Current model: `{result.current}`.", ""]
     else:

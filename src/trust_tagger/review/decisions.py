@@ -83,8 +83,10 @@ def decide(store: Store, key: str, action: str, reviewer: str, *, revision: int 
 
     ``revision`` is the item revision the reviewer was shown (0 for a paper that has no item yet);
     None skips the check and is meant for scripts only. Actions: ``accept`` (as predicted), ``edit``
-    (given relevance and labels, then accept; relevance 0 rejects), ``reject``, ``defer`` (stays
-    queued, after the pending papers) and ``undo``: correct a paper already decided (by the model or a
+    (given relevance and labels, then accept; relevance 0 rejects), ``reject`` (off the list; with a
+    relevance of 1 and optional labels it records an *adjacent* paper: relevant, not for a
+    ``merge_policy=core`` list, and a training label that must not say 0), ``defer`` (stays queued,
+    after the pending papers) and ``undo``: correct a paper already decided (by the model or a
     maintainer) with given labels, or without any, flip it (accepted <-> rejected); ``revert``: take
     back the paper's latest decision not yet reverted, restoring the state it found (a queued paper
     goes back into the queue, as it was), so "undo" on a screen never invents a label.
@@ -110,8 +112,13 @@ def decide(store: Store, key: str, action: str, reviewer: str, *, revision: int 
 
     status: str | None
     labels: list[str]
+    told: list[str] | None = None  # what the audit row says the paper is about, when not its list labels
     if action == "defer":
         status, rel, labels = None, None, []
+    elif action == "reject" and relevance is not None:
+        rel = _relevance(relevance)
+        status, labels = "rejected", []
+        told = _labels(index, subcategories, categories) if rel else []
     elif action == "reject" or (action == "undo" and not edited and paper.status != "rejected"):
         status, rel, labels = "rejected", 0, []
     elif action == "accept" or (action == "undo" and not edited):
@@ -130,9 +137,10 @@ def decide(store: Store, key: str, action: str, reviewer: str, *, revision: int 
         status = "accepted" if rel else "rejected"
 
     pred = paper.prediction or {}
+    told = labels if told is None else told
     audit = {
         "action": action, "relevance": rel, "reviewer": reviewer, "model_version": pred.get("model_version"),
-        "categories": sorted({label.split("/")[0] for label in labels}), "subcategories": labels,
+        "categories": sorted({label.split("/")[0] for label in told}), "subcategories": told,
         "predicted": {
             "relevance": pred.get("relevance"), "relevance_class": pred.get("relevance_class"),
             "categories": list(pred.get("labels", [])), "subcategories": paper.predicted_targets,

@@ -1,0 +1,133 @@
+"""The cheap update: refit the heads, the tf-idf member and the calibration on the current encoder.
+
+A full fine-tune costs ~400 s on 2 CPU cores (``benchmarks/RESULTS.md``, retraining). What a week of
+review decisions mostly teaches is where the boundaries lie in the encoder's feature space, and a
+linear refit on fixed features learns that in seconds: the same linear probe the fine-tune starts
+from (LP-FT), fitted on the *fine-tuned* encoder's embeddings, a fresh tf-idf member, and the blend's
+calibration and routing thresholds chosen again on validation. The encoder is left as it is, so
+its embeddings of papers already seen are reused from an :class:`EmbeddingCache`: a weekly update
+embeds only the week's newly labeled papers. ``benchmarks/SIMULATION.md`` measures how much of a
+full retrain's gain this captures.
+
+This module works on :class:`~trust_tagger.model.tagger.TrustTagger`'s own steps (the probe
+initialisation, member fitting, blend and calibration that ``fit`` runs after fine-tuning), so an
+update and a fit cannot drift apart in how they blend, calibrate or choose thresholds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import weakref
+from collections import OrderedDict
+
+import numpy as np
+
+from trust_tagger.model.contracts import Scores
+from trust_tagger.model.encoder import record_text
+
+_FINGERPRINTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def encoder_fingerprint(tagger) -> str:
+    """sha256 of the encoder's weights and the token limit: two taggers embed alike iff they match.
+
+    Hashing 22.7M parameters takes ~0.2 s, so the result is remembered per encoder object (a
+    fine-tune builds a new network, hence a new object and a new fingerprint).
+    """
+    encoder = tagger.net.encoder
+    fp = _FINGERPRINTS.get(encoder)
+    if fp is None:
+        h = hashlib.sha256(f"max_length={tagger.config.max_length}".encode())
+        for name, tensor in sorted(encoder.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        fp = h.hexdigest()
+        _FINGERPRINTS[encoder] = fp
+    return fp
+
+
+class EmbeddingCache:
+    """Encoder embeddings by (encoder fingerprint, paper text).
+
+    Holds the tables of the ``max_encoders`` most recently used encoders (1.5 KB a paper for
+    MiniLM's 384 dimensions: 10,000 papers are 15 MB a table).
+    """
+
+    def __init__(self, max_encoders: int = 3):
+        self.max_encoders = max_encoders
+        self._tables: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def _table(self, fingerprint: str) -> dict[str, np.ndarray]:
+        table = self._tables.pop(fingerprint, None)
+        if table is None:
+            table = {}
+        self._tables[fingerprint] = table
+        while len(self._tables) > self.max_encoders:
+            self._tables.popitem(last=False)
+        return table
+
+    def embed(self, tagger, records, progress=None) -> np.ndarray:
+        """(n, hidden) embeddings in ``records`` order; only papers this encoder never saw are encoded."""
+        table = self._table(encoder_fingerprint(tagger))
+        texts = [hashlib.sha1(record_text(r).encode("utf-8")).hexdigest() for r in records]
+        todo = sorted({t: i for i, t in enumerate(texts) if t not in table}.values())
+        if todo:
+            _, emb = tagger._net_logits([records[i] for i in todo], progress)
+            for i, row in zip(todo, emb):
+                table[texts[i]] = row
+        self.misses += len(todo)
+        self.hits += len(records) - len(todo)
+        dim = tagger.net.head.in_features
+        return np.stack([table[t] for t in texts]) if texts else np.zeros((0, dim), dtype=np.float32)
+
+
+DEFAULT_CACHE = EmbeddingCache()  # one per process: a long-running loop reuses it week after week
+
+
+def predict_proba(tagger, records, cache: EmbeddingCache | None = None) -> Scores:
+    """``tagger.predict_proba`` with the encoder pass served from the cache."""
+    cache = cache or DEFAULT_CACHE
+    if not records:
+        return tagger.predict_proba(records)
+    return tagger.predict_proba(records, embeddings=cache.embed(tagger, records))
+
+
+def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
+                 log=lambda s: None):
+    """Refit ``tagger`` in place on the current encoder's features and return it.
+
+    Heads: the linear probe on ``train`` embeddings (what LP-FT starts from) replaces the output
+    layer. Members: the tf-idf LR is refitted on ``train`` (a frozen-embedding member, if configured,
+    is kept: refitting it would need the base encoder's pass). Blend weights stay fixed when the
+    config fixes them, else they are chosen again; calibration and routing thresholds are chosen on
+    ``validation`` by the tagger's own path.
+    """
+    from trust_tagger.model.baselines import TfidfLR
+    from trust_tagger.model.heads import label_matrix
+
+    t0 = time.perf_counter()
+    cache = cache or DEFAULT_CACHE
+    before = cache.misses
+    X = cache.embed(tagger, list(train) + list(validation))
+    X_train, X_val = X[:len(train)], X[len(train):]
+    tagger._init_heads_from_probe(X_train, train)
+    if set(tagger.members) - {"tfidf"}:
+        if "tfidf" in tagger.members:
+            tagger.members["tfidf"] = TfidfLR().fit(train)
+    else:
+        tagger._fit_members(train, None)
+    parts = tagger._member_logits(validation, embeddings=X_val)
+    if tagger.config.blend_weights is None:
+        tagger._choose_blend(parts, label_matrix(validation))
+    tagger._calibrate(tagger._blend(parts), validation)
+    seconds = round(time.perf_counter() - t0, 2)
+    tagger.info["update"] = {"kind": "heads", "from": str(getattr(tagger, "version", "") or ""),
+                             "train": len(train), "validation": len(validation),
+                             "embedded": cache.misses - before, "seconds": seconds,
+                             "encoder": encoder_fingerprint(tagger)[:16]}
+    log(f"heads update: {len(train)} train / {len(validation)} validation papers, "
+        f"{cache.misses - before} newly embedded, {seconds:.1f} s")
+    return tagger

@@ -1,0 +1,1 @@
+"""Replaying months of nights, reviews and retrains to measure the loop (``trust-tagger simulate``)."""
