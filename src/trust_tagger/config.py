@@ -46,8 +46,10 @@ class Settings:
     arxiv_base_url: str = "https://export.arxiv.org/api/query"
     arxiv_page_size: int = 200
     arxiv_delay_seconds: float = 3.0
-    arxiv_timeout_seconds: float = 30.0
+    arxiv_timeout_seconds: float = 30.0  # the whole request (connect to last byte), not one read
     arxiv_max_retries: int = 5
+    arxiv_backoff_seconds: float = 5.0  # first retry wait without Retry-After; doubles per attempt
+    arxiv_max_wait_seconds: float = 600.0  # all retry waits of one fetch; a longer Retry-After fails the run
     window_overlap_days: int = 3  # arXiv lists papers a day or two after submission
     base_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     # Format of new entries written into an empty or new list file ("dated" or "year_sections").
