@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from trust_tagger.cli.errors import one_line_run_logs
 from trust_tagger.cli.options import DbOpt, ListDirOpt, parse_date
 from trust_tagger.config import load_settings
 
@@ -37,8 +38,9 @@ def register(app: typer.Typer) -> None:
         if prefect:
             from flows.nightly import nightly as nightly_flow
 
-            result = nightly_flow(source=source, since=since_d, until=until_d,
-                                  list_dir=str(list_dir) if list_dir else None, db=db)
+            with one_line_run_logs():
+                result = nightly_flow(source=source, since=since_d, until=until_d,
+                                      list_dir=str(list_dir) if list_dir else None, db=db)
         else:
             result = _nightly_without_prefect(source, since_d, until_d, list_dir, db)
         counts = result["counts"]

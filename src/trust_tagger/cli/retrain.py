@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from trust_tagger.cli.errors import one_line_run_logs
 from trust_tagger.config import load_settings
 
 console = Console()
@@ -25,7 +26,8 @@ def register(app: typer.Typer) -> None:
         """Retrain on list + annotations + review decisions; promote the candidate only if the gate passes."""
         from flows.retrain import retrain as retrain_flow
 
-        result = retrain_flow(base_model=base_model, epochs=epochs, force=force, db=db)
+        with one_line_run_logs():
+            result = retrain_flow(base_model=base_model, epochs=epochs, force=force, db=db)
         typer.echo((Path(result["report_dir"]) / "report.md").read_text())
         console.print(f"report: {Path(result['report_dir']) / 'report.json'}")
 

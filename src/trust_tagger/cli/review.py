@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from trust_tagger.cli.errors import CliError
 from trust_tagger.cli.options import DbOpt, ListDirOpt
 from trust_tagger.config import load_settings
 
@@ -49,7 +50,7 @@ def register(app: typer.Typer) -> None:
         try:
             filters = rv.QueueFilter(category=category, since=since, relevant_only=relevant_only)
         except rv.ReviewError as exc:
-            raise typer.BadParameter(str(exc)) from exc
+            raise CliError(str(exc), code=2) from exc
         if list_ or export:
             if list_:
                 print_queue(rv.load_queue(store, filters), console)

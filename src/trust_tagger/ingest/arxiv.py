@@ -332,10 +332,15 @@ class ArxivClient:
             last = exc.last_attempt.exception()
             reason = last.reason if isinstance(last, _Retryable) else repr(last)
             raise ArxivError(
-                f"arXiv request failed after {self.max_retries + 1} attempts: {request.url} "
-                f"(last problem: {reason})"
+                f"arXiv request failed after {self.max_retries + 1} attempts: {self._where(search, start)} "
+                f"(last problem: {reason}); check the network and arxiv_base_url, or rerun later"
             ) from last
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _where(self, search: str, start: int) -> str:
+        """The request in a form that fits one line: the URL, the window end of the query, the offset."""
+        tail = search if len(search) <= 60 else "..." + search[-50:]
+        return f"{self.base_url}?search_query={tail}&start={start}"
 
     def _try_page(self, http: httpx.Client, request: httpx.Request, start: int) -> _Page:
         body = self._send(http, request)

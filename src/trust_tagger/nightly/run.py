@@ -80,8 +80,8 @@ def run_nightly(settings: Settings, store: Store | None = None, *, source: str =
     except BaseException as exc:
         store.finish_run(run_id, "failed", {"error": repr(exc)})
         mark = store.get_meta(S.WATERMARK.format(source=source))
-        exc.add_note(f"run {run_id} failed; the watermark stays at {mark or 'none'}, so the next run "
-                     f"re-reads {since}..{until}")
+        where = f"the watermark stays at {mark}" if mark else "no watermark was set"
+        exc.add_note(f"run {run_id} failed; {where}, so the next run re-reads {since}..{until}")
         raise
     if fetched.complete:
         store.set_meta(S.WATERMARK.format(source=source), until.isoformat())

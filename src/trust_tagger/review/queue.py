@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from trust_tagger.store.schema import PaperRow, PredictionRow, ReviewItemRow
 from trust_tagger.store.store import Store
+from trust_tagger.taxonomy import CATEGORIES
 
 QUEUE_STATES = ("pending", "deferred")
 DECIDED_STATUSES = ("accepted", "rejected", "listed")
@@ -86,6 +87,8 @@ class QueueFilter:
     include_deferred: bool = True
 
     def __post_init__(self) -> None:
+        if self.category and self.category not in CATEGORIES:
+            raise ReviewError(f"unknown category {self.category!r}; use one of {', '.join(CATEGORIES)}")
         for name in ("since", "until"):
             value = getattr(self, name)
             if value:
