@@ -181,6 +181,7 @@ class ArxivStubServer:
         self.total = total
         self.faults: dict[int | None, list[Fault]] = {}
         self.requests: list[dict[str, str]] = []
+        self.served_ids: set[str] = set()  # ids of entries in answers that were sent completely
         self.on_request: Callable[[dict[str, str]], None] | None = None
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -254,6 +255,7 @@ class ArxivStubServer:
                 handler.wfile.write(raw[i:i + 1])
                 handler.wfile.flush()
                 time.sleep(fault.seconds)
+            self._record_served(body)
             return
         handler.send_response(status)
         for name, value in headers.items():
@@ -261,6 +263,18 @@ class ArxivStubServer:
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+        self._record_served(body)
+
+    def _record_served(self, body: bytes) -> None:
+        """Remember which papers this complete answer carried (a truncated feed carries none)."""
+        try:
+            feed = ET.fromstring(body)
+        except ET.ParseError:
+            return
+        ids = {el.text.rsplit("/", 1)[-1].split("v")[0] for el in feed.iter(f"{{{ATOM}}}id")
+               if el.text and "/abs/" in el.text}
+        with self._lock:
+            self.served_ids |= ids
 
     def _answer(self, fault: Fault | None, params: dict[str, str], start: int,
                 size: int) -> tuple[bytes, int, dict[str, str]]:
