@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import gzip
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "tests")]
 os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 
 from _results import replace_section  # noqa: E402
+
 from arxiv_server import ArxivStubServer, Fault, paper  # noqa: E402
 from poisoned_lines import POISON  # noqa: E402
 
