@@ -76,14 +76,22 @@ class Settings:
 _PATH_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type in ("Path", Path)}
 
 
-def _coerce(name: str, value: Any) -> Any:
+class ConfigError(ValueError):
+    """A setting that cannot be used, named with where it came from (the file or the variable)."""
+
+
+def _coerce(name: str, value: Any, where: str = "") -> Any:
     ftype = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
-    if name in _PATH_FIELDS:
-        return Path(value)
-    if ftype in ("int", int):
-        return int(value)
-    if ftype in ("float", float):
-        return float(value)
+    try:
+        if name in _PATH_FIELDS:
+            return Path(value)
+        if ftype in ("int", int):
+            return int(value)
+        if ftype in ("float", float):
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        kind = "a number" if ftype in ("float", float) else "a whole number" if ftype in ("int", int) else "a path"
+        raise ConfigError(f"{where or name} = {value!r} is not {kind}") from exc
     return value
 
 
@@ -94,16 +102,19 @@ def load_settings(**overrides: Any) -> Settings:
     cfg_file = Path(os.environ.get("TRUST_TAGGER_CONFIG", root / "trust-tagger.toml"))
     names = {f.name for f in dataclasses.fields(Settings)} - {"root"}
     if cfg_file.exists():
-        with cfg_file.open("rb") as fh:
-            data = tomllib.load(fh)
+        try:
+            with cfg_file.open("rb") as fh:
+                data = tomllib.load(fh)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{cfg_file}: not valid TOML ({exc})") from exc
         for key, value in data.items():
             if key not in names:
-                raise ValueError(f"{cfg_file}: unknown setting {key!r}; known: {sorted(names)}")
-            values[key] = _coerce(key, value)
+                raise ConfigError(f"{cfg_file}: unknown setting {key!r}; known: {sorted(names)}")
+            values[key] = _coerce(key, value, f"{cfg_file}: {key}")
     for name in names:
         env = os.environ.get(f"TRUST_TAGGER_{name.upper()}")
         if env is not None:
-            values[name] = _coerce(name, env)
+            values[name] = _coerce(name, env, f"TRUST_TAGGER_{name.upper()}")
     for key, value in overrides.items():
         if value is not None:
             values[key] = _coerce(key, value)

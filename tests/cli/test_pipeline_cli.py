@@ -147,3 +147,18 @@ def test_unreachable_arxiv_without_prefect_is_one_line_and_keeps_the_watermark(t
                           "the watermark stays at 2025-05-31")
     assert len(line) < 1200
     assert store.get_meta(pipeline.WATERMARK.format(source="arxiv")) == "2025-05-31"
+
+
+def test_a_bad_setting_is_one_line_naming_where_it_came_from(tmp_path, list_copy, store):
+    res = CliRunner(env={"TRUST_TAGGER_ARXIV_MAX_RETRIES": "lots"}).invoke(
+        app, ["merge", "--list-dir", str(list_copy), "--db", store.url])
+    one_line_error(res, "TRUST_TAGGER_ARXIV_MAX_RETRIES = 'lots' is not a whole number")
+    config = tmp_path / "trust-tagger.toml"
+    config.write_text('arxiv_page_sise = 50\n')
+    res = CliRunner(env={"TRUST_TAGGER_CONFIG": str(config)}).invoke(
+        app, ["merge", "--list-dir", str(list_copy), "--db", store.url])
+    one_line_error(res, f"{config}: unknown setting 'arxiv_page_sise'")
+    res = CliRunner(env={"TRUST_TAGGER_ARXIV_PAGE_SIZE": "5000"}).invoke(
+        app, ["nightly", "--no-prefect", "--source", "arxiv", "--since", "2025-06-01", "--until", "2025-06-02",
+              "--list-dir", str(list_copy), "--db", store.url])
+    one_line_error(res, "page_size must be 1..2000")

@@ -32,6 +32,7 @@ class CliError(Exception):
 
 def project_errors() -> tuple[type[BaseException], ...]:
     """Exceptions users can cause; imported lazily so ``--help`` stays fast."""
+    from trust_tagger.config import ConfigError
     from trust_tagger.ingest.arxiv import ArxivError
     from trust_tagger.model.artifacts import ModelIntegrityError
     from trust_tagger.model.registry import RegistryError
@@ -39,7 +40,8 @@ def project_errors() -> tuple[type[BaseException], ...]:
     from trust_tagger.review.queue import ReviewError
     from trust_tagger.store.database import StoreError
 
-    return (ArxivError, ModelIntegrityError, RegistryError, ReviewError, StoreError, WindowError, FileNotFoundError)
+    return (ArxivError, ConfigError, ModelIntegrityError, RegistryError, ReviewError, StoreError, WindowError,
+            FileNotFoundError)
 
 
 def _one_line(exc: BaseException) -> str:

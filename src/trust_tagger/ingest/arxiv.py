@@ -212,7 +212,12 @@ class ArxivClient:
             max_wait_seconds=settings.arxiv_max_wait_seconds,
         )
         kwargs.update(overrides)
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:  # a setting arXiv would refuse (page size over 2000, ...): the user's to fix
+            from trust_tagger.config import ConfigError
+
+            raise ConfigError(f"arxiv settings: {exc}") from exc
 
     # -- public -------------------------------------------------------------------------------
 
