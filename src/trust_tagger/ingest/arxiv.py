@@ -1,22 +1,23 @@
 """Client for the arXiv export API (``/api/query``, Atom 1.0).
 
-The nightly job asks arXiv for the audio papers of a date window. Three things make that harder
-than one GET, and this module exists to absorb them so callers only see records or ``ArxivError``:
+The nightly job asks arXiv for the audio papers of a date window. Five things make that harder
+than one GET, and this module exists to absorb them so callers only see records (and a
+:class:`~trust_tagger.ingest.sources.FeedStatus`) or ``ArxivError``:
 
 * arXiv asks for at most one request every three seconds on one connection (Terms of Use for
   arXiv APIs; user manual §3.1.1.2), so requests are spaced with an injectable clock and sleep.
 * The service is flaky: 429/503 (with ``Retry-After``), other 5xx, timeouts, a plain-text
-  ``Rate exceeded.`` body, truncated XML, and pages that come back empty although
-  ``opensearch:totalResults`` says more results exist. All of these are retried with tenacity;
-  an empty page is never taken as the end of the results.
+  ``Rate exceeded.`` body and truncated XML. All of these are retried with tenacity.
 * Errors the caller made (bad query syntax) come back as HTTP 4xx or as an Atom feed whose only
   entry has an id under ``http://arxiv.org/api/errors``; retrying cannot fix those, so they
   raise at once.
-* ``opensearch:totalResults`` lies: too low (papers past it were lost), too high (the last pages
-  never come), and a weekday window transiently answers 0. So paging never stops at the total:
-  it stops at an empty page that a retry confirms, offsets count the new entries received (a page
-  that repeats entries must not move the offset past papers not yet seen), and the caller's
-  :class:`~trust_tagger.ingest.sources.FeedStatus` says whether the window is known complete.
+* ``opensearch:totalResults`` lies: too low (15 of 45 papers were lost past it), too high (the
+  last pages never come: every run failed), a first page transiently holds 0 results, and pages
+  come back empty mid-paging. So paging never stops at the total: it stops at an empty page that
+  a re-read confirms (once where the total says the results end; ``max_retries`` times where it
+  says more exist, or for 0 results on a window with weekdays), offsets count the new entries
+  received (a page that repeats entries skipped 3 papers when repeats moved the offset), and the
+  status says whether the window is known complete — only then may the watermark move.
 * httpx timeouts are per socket read, so a server trickling a byte every 0.5 s held one request
   108 s against a 3 s timeout. ``timeout_seconds`` is a deadline for the whole request, enforced at
   every socket operation (:class:`_DeadlineBackend`). Waiting on the server (``Retry-After``,
