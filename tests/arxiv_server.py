@@ -28,11 +28,12 @@ ET.register_namespace("arxiv", ARXIV)
 class Fault:
     """One scripted misbehaviour, consumed by the next request it matches."""
 
-    kind: str  # status | empty | malformed | slow | api_error | rejected | disconnect | rate_text
+    kind: str  # status | empty | zero | repeat | malformed | slow | trickle | api_error | rejected | disconnect | rate_text
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     message: str = ""
+    count: int = 0
 
     @classmethod
     def http(cls, status: int, retry_after: str | None = None) -> Fault:
@@ -42,6 +43,21 @@ class Fault:
     @classmethod
     def empty_page(cls) -> Fault:
         return cls("empty")
+
+    @classmethod
+    def zero_results(cls) -> Fault:
+        """arXiv's transient "nothing found": totalResults 0 and no entries, for a window that has papers."""
+        return cls("zero")
+
+    @classmethod
+    def repeat(cls, count: int) -> Fault:
+        """The page re-serves the ``count`` entries before ``start`` in place of as many of its own."""
+        return cls("repeat", count=count)
+
+    @classmethod
+    def trickle(cls, seconds_per_byte: float) -> Fault:
+        """The whole answer, status line and headers included, one byte every ``seconds_per_byte``."""
+        return cls("trickle", seconds=seconds_per_byte)
 
     @classmethod
     def malformed(cls) -> Fault:
@@ -155,12 +171,17 @@ def error_feed_xml(message: str) -> bytes:
 
 
 class ArxivStubServer:
-    """Serves ``papers`` with start/max_results paging; ``faults`` are keyed by ``start`` (None = any)."""
+    """Serves ``papers`` with start/max_results paging; ``faults`` are keyed by ``start`` (None = any).
 
-    def __init__(self, papers: list[dict[str, Any]]) -> None:
+    ``total`` is the ``opensearch:totalResults`` every page reports (default: the truth,
+    ``len(papers)``); set it to make the server lie too low or too high."""
+
+    def __init__(self, papers: list[dict[str, Any]], total: int | None = None) -> None:
         self.papers = papers
+        self.total = total
         self.faults: dict[int | None, list[Fault]] = {}
         self.requests: list[dict[str, str]] = []
+        self.served_ids: set[str] = set()  # ids of entries in answers that were sent completely
         self.on_request: Callable[[dict[str, str]], None] | None = None
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -227,21 +248,47 @@ class ArxivStubServer:
             return
         if fault and fault.kind == "slow":
             time.sleep(fault.seconds)
+        if fault and fault.kind == "trickle":
+            head = f"HTTP/1.1 {status} OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            raw = (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            for i in range(len(raw)):
+                handler.wfile.write(raw[i:i + 1])
+                handler.wfile.flush()
+                time.sleep(fault.seconds)
+            self._record_served(body)
+            return
         handler.send_response(status)
         for name, value in headers.items():
             handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+        self._record_served(body)
+
+    def _record_served(self, body: bytes) -> None:
+        """Remember which papers this complete answer carried (a truncated feed carries none)."""
+        try:
+            feed = ET.fromstring(body)
+        except ET.ParseError:
+            return
+        ids = {el.text.rsplit("/", 1)[-1].split("v")[0] for el in feed.iter(f"{{{ATOM}}}id")
+               if el.text and "/abs/" in el.text}
+        with self._lock:
+            self.served_ids |= ids
 
     def _answer(self, fault: Fault | None, params: dict[str, str], start: int,
                 size: int) -> tuple[bytes, int, dict[str, str]]:
         atom = {"Content-Type": "application/atom+xml; charset=UTF-8"}
         query = params.get("search_query", "")
-        total = len(self.papers)
+        total = len(self.papers) if self.total is None else self.total
         normal = feed_xml(total, start, self.papers[start:start + size], query)
-        if fault is None or fault.kind in ("slow", "disconnect"):
+        if fault is None or fault.kind in ("slow", "disconnect", "trickle"):
             return normal, 200, atom
+        if fault.kind == "zero":
+            return feed_xml(0, start, [], query), 200, atom
+        if fault.kind == "repeat":
+            begin = max(0, start - fault.count)
+            return feed_xml(total, start, self.papers[begin:begin + size], query), 200, atom
         if fault.kind == "status":
             return b"<html><body>Service Unavailable</body></html>", fault.status, {
                 "Content-Type": "text/html", **fault.headers}

@@ -17,7 +17,8 @@ from typing import Any
 
 
 class ConfigError(ValueError):
-    """A setting that cannot be used (unknown name, bad value); the CLI prints it as one line."""
+    """A setting that cannot be used (unknown name, bad value), named with where it came from (the file
+    or the variable); the CLI prints it as one line."""
 
 
 def project_root() -> Path:
@@ -50,8 +51,10 @@ class Settings:
     arxiv_base_url: str = "https://export.arxiv.org/api/query"
     arxiv_page_size: int = 200
     arxiv_delay_seconds: float = 3.0
-    arxiv_timeout_seconds: float = 30.0
+    arxiv_timeout_seconds: float = 30.0  # the whole request (connect to last byte), not one read
     arxiv_max_retries: int = 5
+    arxiv_backoff_seconds: float = 5.0  # first retry wait without Retry-After; doubles per attempt
+    arxiv_max_wait_seconds: float = 600.0  # all retry waits of one fetch; a longer Retry-After fails the run
     window_overlap_days: int = 3  # arXiv lists papers a day or two after submission
     base_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     # Which papers are merged on their own: "core" (relevance 2, a trust property of an audio LLM or
@@ -91,21 +94,23 @@ class Settings:
 _PATH_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type in ("Path", Path)}
 
 
-def _coerce(name: str, value: Any) -> Any:
+def _coerce(name: str, value: Any, where: str = "") -> Any:
     ftype = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
-    if name in _PATH_FIELDS:
-        return Path(value)
-    if ftype in ("bool", bool):
-        if isinstance(value, bool):
-            return value
+    if ftype in ("bool", bool) and not isinstance(value, bool):
         text = str(value).strip().lower()
         if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-            raise ValueError(f"setting {name} must be true or false, got {value!r}")
+            raise ConfigError(f"{where or name} = {value!r} is not true or false")
         return text in ("1", "true", "yes", "on")
-    if ftype in ("int", int):
-        return int(value)
-    if ftype in ("float", float):
-        return float(value)
+    try:
+        if name in _PATH_FIELDS:
+            return Path(value)
+        if ftype in ("int", int):
+            return int(value)
+        if ftype in ("float", float):
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        kind = "a number" if ftype in ("float", float) else "a whole number" if ftype in ("int", int) else "a path"
+        raise ConfigError(f"{where or name} = {value!r} is not {kind}") from exc
     return value
 
 
@@ -116,16 +121,19 @@ def load_settings(**overrides: Any) -> Settings:
     cfg_file = Path(os.environ.get("TRUST_TAGGER_CONFIG", root / "trust-tagger.toml"))
     names = {f.name for f in dataclasses.fields(Settings)} - {"root"}
     if cfg_file.exists():
-        with cfg_file.open("rb") as fh:
-            data = tomllib.load(fh)
+        try:
+            with cfg_file.open("rb") as fh:
+                data = tomllib.load(fh)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{cfg_file}: not valid TOML ({exc})") from exc
         for key, value in data.items():
             if key not in names:
                 raise ConfigError(f"{cfg_file}: unknown setting {key!r}; known: {sorted(names)}")
-            values[key] = _coerce(key, value)
+            values[key] = _coerce(key, value, f"{cfg_file}: {key}")
     for name in names:
         env = os.environ.get(f"TRUST_TAGGER_{name.upper()}")
         if env is not None:
-            values[name] = _coerce(name, env)
+            values[name] = _coerce(name, env, f"TRUST_TAGGER_{name.upper()}")
     for key, value in overrides.items():
         if value is not None:
             values[key] = _coerce(key, value)

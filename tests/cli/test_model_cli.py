@@ -49,6 +49,26 @@ def test_classify_contract_skips_malformed_lines(app, model_root, tmp_path):
         assert r["model_version"] == "v1"
 
 
+def test_classify_skips_every_poisoned_line_with_its_number(app, model_root, tmp_path):
+    """One bad line never stops ``classify``: infinity and 4,000-digit versions, 100,000-deep JSON, lone
+    surrogates (they used to reach the tokenizer), invalid UTF-8 (reported, not replaced)..."""
+    from poisoned_lines import POISON
+
+    model = copy_model(model_root, tmp_path / "m")
+    good = json.dumps({"arxiv_id": "2601.00001", "title": "Jailbreak attacks on audio LLMs",
+                       "abstract": "We jailbreak audio language models."}).encode()
+    inp = tmp_path / "papers.jsonl"
+    inp.write_bytes(b"\n".join([good, *(line for _, line, _ in POISON), good.replace(b"00001", b"00009")]) + b"\n")
+    out = tmp_path / "pred.jsonl"
+    res = CliRunner().invoke(app, ["classify", "--input", str(inp), "--output", str(out), "--model", str(model)])
+    assert res.exit_code == 0, res.output
+    assert f"skipped {len(POISON)} malformed" in res.output
+    shown = " ".join(res.output.split())
+    for n, (name, _, reason) in enumerate(POISON, 2):
+        assert f"skipped line {n}: {reason}" in shown, name
+    assert [json.loads(line)["arxiv_id"] for line in out.read_text().splitlines()] == ["2601.00001", "2601.00009"]
+
+
 def test_classify_without_model_fails_clearly(app, tmp_path):
     inp = tmp_path / "p.jsonl"
     inp.write_text("{}\n")

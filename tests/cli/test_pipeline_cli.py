@@ -109,3 +109,86 @@ def test_nightly_refuses_a_mistyped_list_dir_in_one_line(accepted, tmp_path):
     res = CliRunner().invoke(app, ["nightly", "--list-dir", str(typo), "--db", accepted.url])
     assert res.exit_code == 1 and "is not an awesome list" in res.output and not typo.exists()
     assert res.output.strip().count("\n") == 0 and accepted.runs() == []
+# -- every error a user can cause: one line, a non-zero exit, no traceback (issue 10, case 16) -------
+
+
+def one_line_error(res, *fragments):
+    """The command failed with exactly one line on its output, naming what went wrong."""
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert res.exit_code != 0, res.output
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.output
+    assert "Traceback" not in res.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("db, fragment", [
+    ("nonsense", "is not a database URL"),
+    ("nonsense://host/db", "unknown database kind"),
+    ("sqlite:////nonexistent-folder/x.db", "/nonexistent-folder does not exist"),
+])
+def test_a_bad_db_is_one_line(list_copy, db, fragment):
+    res = CliRunner().invoke(app, ["merge", "--list-dir", str(list_copy), "--db", db])
+    one_line_error(res, fragment)
+
+
+def test_postgres_without_its_driver_is_one_line_naming_the_extra(list_copy, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    res = CliRunner().invoke(app, ["merge", "--list-dir", str(list_copy), "--db", "postgresql://u@127.0.0.1/db"])
+    one_line_error(res, "trust-tagger[postgres]")
+
+
+@pytest.mark.parametrize("window", [["--since", "2026-02-10", "--until", "2026-02-01"]])
+def test_a_reversed_window_is_one_line(tmp_path, list_copy, window):
+    res = CliRunner().invoke(app, ["nightly", "--no-prefect", *window, "--list-dir", str(list_copy),
+                                   "--db", f"sqlite:///{tmp_path / 'db.sqlite'}"])
+    assert res.exit_code == 1
+    one_line_error(res, "empty date window", "--since 2026-02-10 is after --until 2026-02-01")
+
+
+def test_an_empty_default_window_is_one_line(tmp_path, list_copy, store):
+    store.set_meta(pipeline.WATERMARK.format(source="snapshot"), "2026-02-10")
+    res = CliRunner().invoke(app, ["nightly", "--no-prefect", "--until", "2026-02-01", "--list-dir", str(list_copy),
+                                   "--db", store.url], env={"TRUST_TAGGER_WINDOW_OVERLAP_DAYS": "0"})
+    one_line_error(res, "empty date window", "2026-02-10")
+
+
+def test_an_unknown_category_is_one_line(store):
+    res = CliRunner().invoke(app, ["review", "--list", "--category", "nonsense", "--db", store.url])
+    assert res.exit_code == 2
+    one_line_error(res, "unknown category 'nonsense'", "safety")
+
+
+def test_unreachable_arxiv_without_prefect_is_one_line_and_keeps_the_watermark(tmp_path, list_copy, store):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store.set_meta(pipeline.WATERMARK.format(source="arxiv"), "2025-05-31")
+    env = {"TRUST_TAGGER_ARXIV_BASE_URL": f"http://127.0.0.1:{port}/api/query", "TRUST_TAGGER_ARXIV_MAX_RETRIES": "1",
+           "TRUST_TAGGER_ARXIV_BACKOFF_SECONDS": "0.01", "TRUST_TAGGER_ARXIV_DELAY_SECONDS": "0"}
+    res = CliRunner(env=env).invoke(app, ["nightly", "--no-prefect", "--source", "arxiv", "--since", "2025-06-01",
+                                          "--until", "2025-06-02", "--list-dir", str(list_copy), "--db", store.url])
+    line = one_line_error(res, "arXiv request failed after 2 attempts", "connection failed",
+                          "the watermark stays at 2025-05-31")
+    assert len(line) < 1200
+    assert store.get_meta(pipeline.WATERMARK.format(source="arxiv")) == "2025-05-31"
+
+
+def test_a_bad_setting_is_one_line_naming_where_it_came_from(tmp_path, list_copy, store):
+    res = CliRunner(env={"TRUST_TAGGER_ARXIV_MAX_RETRIES": "lots"}).invoke(
+        app, ["merge", "--list-dir", str(list_copy), "--db", store.url])
+    one_line_error(res, "TRUST_TAGGER_ARXIV_MAX_RETRIES = 'lots' is not a whole number")
+    config = tmp_path / "trust-tagger.toml"
+    config.write_text('arxiv_page_sise = 50\n')
+    res = CliRunner(env={"TRUST_TAGGER_CONFIG": str(config)}).invoke(
+        app, ["merge", "--list-dir", str(list_copy), "--db", store.url])
+    one_line_error(res, f"{config}: unknown setting 'arxiv_page_sise'")
+    res = CliRunner(env={"TRUST_TAGGER_ARXIV_PAGE_SIZE": "5000"}).invoke(
+        app, ["nightly", "--no-prefect", "--source", "arxiv", "--since", "2025-06-01", "--until", "2025-06-02",
+              "--list-dir", str(list_copy), "--db", store.url])
+    one_line_error(res, "page_size must be 1..2000")

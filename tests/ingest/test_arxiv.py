@@ -13,6 +13,7 @@ import pytest
 from trust_tagger.config import DEFAULT_ARXIV_QUERY, Settings
 from trust_tagger.ingest.arxiv import ArxivClient, ArxivError, entry_to_record, parse_retry_after
 from trust_tagger.ingest.records import MalformedRecord, paper_from_dict
+from trust_tagger.ingest.sources import FeedStatus
 
 try:
     from tests.arxiv_server import ArxivStubServer, Fault, paper
@@ -20,6 +21,9 @@ except ImportError:  # tests/ is not a package: pytest put it on sys.path
     from arxiv_server import ArxivStubServer, Fault, paper
 
 SINCE, UNTIL = dt.date(2025, 6, 1), dt.date(2025, 6, 30)
+# The results end at an empty page that one re-read confirms (totalResults is only a hint): with the
+# 7-paper server and 3-paper pages, paging ends with two requests at start=7.
+END = ["7", "7"]
 
 
 class FakeTime:
@@ -77,7 +81,7 @@ def test_pages_through_all_results_exactly_once_in_order(server, fake, papers):
     records = list(make_client(server, fake).fetch(SINCE, UNTIL))
 
     assert ids(records) == [p["id"] for p in papers]
-    assert [r["start"] for r in server.requests] == ["0", "3", "6"]
+    assert [r["start"] for r in server.requests] == ["0", "3", "6", *END]
     assert {r["max_results"] for r in server.requests} == {"3"}
 
 
@@ -129,9 +133,22 @@ def test_updated_version_is_dated_by_updated_not_published(fake):
 
 
 def test_empty_result_is_not_an_error(fake):
+    """0 results for a window with weekdays is suspicious (arXiv answers 0 transiently): it is read
+    again max_retries times, then the fetch ends without an error but not known complete."""
+    status = FeedStatus()
     with ArxivStubServer([]) as srv:
-        assert list(make_client(srv, fake).fetch(SINCE, UNTIL)) == []
-        assert len(srv.requests) == 1
+        assert list(make_client(srv, fake).fetch(SINCE, UNTIL, status=status)) == []
+        assert len(srv.requests) == 1 + 3
+    assert not status.complete and "0 results" in status.warnings[0]
+
+
+def test_empty_weekend_window_is_complete_after_one_confirmation(fake):
+    status = FeedStatus()
+    with ArxivStubServer([]) as srv:
+        saturday, sunday = dt.date(2025, 6, 7), dt.date(2025, 6, 8)
+        assert list(make_client(srv, fake).fetch(saturday, sunday, status=status)) == []
+        assert len(srv.requests) == 2
+    assert status.complete and status.warnings == []
 
 
 def test_record_missing_abstract_is_yielded_for_downstream_rejection(fake):
@@ -165,9 +182,9 @@ def test_requests_are_spaced_by_the_delay(server, fake):
 
     list(make_client(server, fake).fetch(SINCE, UNTIL))
 
-    assert len(seen_at) == 3
+    assert len(seen_at) == 5
     assert all(b - a >= 3.0 for a, b in zip(seen_at, seen_at[1:]))
-    assert fake.waits == [3.0, 3.0]
+    assert fake.waits == [3.0, 3.0, 3.0, 5.0]  # the end's re-read backs off 5 s, more than the delay
 
 
 def test_time_spent_by_the_caller_counts_towards_the_delay(server, fake):
@@ -175,7 +192,7 @@ def test_time_spent_by_the_caller_counts_towards_the_delay(server, fake):
         if record["arxiv_id"] == "2506.22800":
             fake.now += 2.0  # the consumer works for 2 s on page one
 
-    assert fake.waits == [1.0, 3.0]
+    assert fake.waits == [1.0, 3.0, 3.0, 5.0]
 
 
 def test_politeness_spans_successive_fetches(server, fake):
@@ -183,7 +200,8 @@ def test_politeness_spans_successive_fetches(server, fake):
     list(client.fetch(SINCE, UNTIL))
     list(client.fetch(SINCE, UNTIL))
 
-    assert fake.waits == [3.0]
+    # fetch 1: page 0, end at 7 after the delay, its re-read after the back-off; fetch 2 waits the delay too
+    assert fake.waits == [3.0, 5.0, 3.0, 3.0, 5.0]
 
 
 # -- retries --------------------------------------------------------------------------------------
@@ -195,8 +213,8 @@ def test_503_retry_after_is_honoured(server, fake):
     records = list(make_client(server, fake, delay_seconds=0.0).fetch(SINCE, UNTIL))
 
     assert len(records) == 7
-    assert fake.waits == [1.0]
-    assert [r["start"] for r in server.requests] == ["0", "3", "3", "6"]
+    assert fake.waits == [1.0, 5.0]  # Retry-After, then the end's re-read
+    assert [r["start"] for r in server.requests] == ["0", "3", "3", "6", *END]
 
 
 def test_429_retry_after_is_honoured_and_delay_still_applies(server, fake):
@@ -217,7 +235,7 @@ def test_retry_after_http_date_form(server, fake):
 
     list(make_client(server, fake, delay_seconds=0.0).fetch(SINCE, UNTIL))
 
-    assert len(fake.waits) == 1 and 115 <= fake.waits[0] <= 121
+    assert len(fake.waits) == 2 and 115 <= fake.waits[0] <= 121
 
 
 def test_other_5xx_back_off_exponentially(server, fake):
@@ -226,7 +244,7 @@ def test_other_5xx_back_off_exponentially(server, fake):
     records = list(make_client(server, fake, delay_seconds=0.0, backoff_seconds=2.0).fetch(SINCE, UNTIL))
 
     assert len(records) == 7
-    assert fake.waits == [2.0, 4.0, 8.0]
+    assert fake.waits == [2.0, 4.0, 8.0, 2.0]  # ... and the end's re-read backs off from the start
 
 
 def test_503_exhausted_raises_with_url_and_reason(server, fake):
@@ -247,14 +265,20 @@ def test_empty_page_mid_paging_is_retried_not_taken_as_the_end(server, fake, pap
     records = list(make_client(server, fake).fetch(SINCE, UNTIL))
 
     assert ids(records) == [p["id"] for p in papers]
-    assert [r["start"] for r in server.requests] == ["0", "3", "3", "3", "6"]
+    assert [r["start"] for r in server.requests] == ["0", "3", "3", "3", "6", *END]
 
 
-def test_persistent_empty_page_raises(server, fake):
+def test_persistent_empty_page_ends_the_fetch_not_known_complete(server, fake, papers):
+    """An empty page where totalResults promises more, after every retry, is the end of what arXiv
+    serves (a total too high must not fail every run forever): the papers received are kept, the
+    window is not known complete (the watermark stays) and the report says why."""
     server.script(3, *[Fault.empty_page()] * 3)
+    status = FeedStatus()
 
-    with pytest.raises(ArxivError, match="empty page at start=3"):
-        list(make_client(server, fake, max_retries=2).fetch(SINCE, UNTIL))
+    records = list(make_client(server, fake, max_retries=2).fetch(SINCE, UNTIL, status=status))
+
+    assert ids(records) == [p["id"] for p in papers[:3]]
+    assert not status.complete and "empty page at start=3" in status.warnings[0]
 
 
 def test_malformed_xml_is_retried_then_succeeds(server, fake, papers):
@@ -287,7 +311,7 @@ def test_timeout_is_retried(server, fake, papers):
 
     assert ids(records) == [p["id"] for p in papers]
     assert time.monotonic() - started < 1.0  # gave up on the slow answer, did not wait it out
-    assert [r["start"] for r in server.requests] == ["0", "3", "3", "6"]
+    assert [r["start"] for r in server.requests] == ["0", "3", "3", "6", *END]
 
 
 def test_dropped_connection_is_retried(server, fake):
@@ -369,3 +393,112 @@ def test_exact_repeat_across_pages_is_yielded_once(fake):
         records = list(make_client(srv, fake).fetch(SINCE, UNTIL))
 
     assert ids(records) == ["2506.22800", "2506.22801", "2506.22802", "2506.22803"]
+
+
+# -- a lying totalResults (issue 10) --------------------------------------------------------------
+
+
+def fetch_all(srv: ArxivStubServer, fake: FakeTime, **kwargs: Any) -> tuple[list[dict[str, Any]], FeedStatus]:
+    status = FeedStatus()
+    records = list(make_client(srv, fake, **kwargs).fetch(SINCE, UNTIL, status=status))
+    return records, status
+
+
+def test_total_too_low_loses_nothing(fake):
+    """totalResults 30 for 45 papers: paging goes on past the total until an empty page is confirmed."""
+    served = [paper(n) for n in range(45)]
+    with ArxivStubServer(served, total=30) as srv:
+        records, status = fetch_all(srv, fake, page_size=10)
+
+    assert ids(records) == [p["id"] for p in served]
+    assert status.complete and "served 45" in status.warnings[0]
+
+
+def test_first_page_with_zero_results_is_read_again(fake, papers):
+    """arXiv's transient "0 results" for a weekday window must not lose the window."""
+    with ArxivStubServer(papers) as srv:
+        srv.script(0, Fault.zero_results())
+        records, status = fetch_all(srv, fake)
+
+    assert ids(records) == [p["id"] for p in papers]
+    assert status.complete and status.warnings == []
+
+
+def test_zero_results_that_persist_are_not_a_complete_window(fake, papers):
+    with ArxivStubServer(papers) as srv:
+        srv.script(0, *[Fault.zero_results()] * 4)
+        records, status = fetch_all(srv, fake, max_retries=3)
+
+    assert records == [] and len(srv.requests) == 4
+    assert not status.complete and "0 results" in status.warnings[0]
+
+
+def test_total_too_high_ends_with_what_exists(fake):
+    """totalResults 45 for 30 papers: the run ends with the 30 (not failing every night forever), and
+    the window is not known complete."""
+    served = [paper(n) for n in range(30)]
+    with ArxivStubServer(served, total=45) as srv:
+        records, status = fetch_all(srv, fake, page_size=10, max_retries=2)
+
+    assert ids(records) == [p["id"] for p in served]
+    assert not status.complete and "totalResults=45" in status.warnings[0]
+
+
+def test_page_repeating_entries_skips_no_paper(fake, papers):
+    """The page at start=3 re-serves two entries of page one in place of two of its own: counting
+    those repeats in the offset would jump past papers 4 and 5."""
+    with ArxivStubServer(papers) as srv:
+        srv.script(3, Fault.repeat(2))
+        records, status = fetch_all(srv, fake)
+
+    assert ids(records) == [p["id"] for p in papers]  # each once, none missing
+    assert status.complete
+
+
+def test_a_page_of_nothing_but_repeats_still_ends(fake):
+    served = [paper(0), paper(1), paper(1), paper(1), paper(2)]
+    with ArxivStubServer(served) as srv:
+        records, status = fetch_all(srv, fake, page_size=2)
+
+    assert ids(records) == ["2506.22800", "2506.22801", "2506.22802"]
+    assert status.complete and len(srv.requests) < 10
+
+
+# -- deadlines and the wait budget (issue 11) -----------------------------------------------------
+
+
+def test_a_trickling_answer_is_cut_at_the_whole_request_deadline(fake, papers):
+    """One byte every 50 ms never trips a per-read timeout (0.5 s), and the whole answer would take
+    over two minutes; the deadline ends the request after 0.5 s and the retry gets the page."""
+    import threading
+
+    with ArxivStubServer(papers) as srv:
+        srv.script(0, Fault.trickle(0.05))
+        out: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: out.update(
+            records=fetch_all(srv, fake, timeout_seconds=0.5, page_size=10)[0]), daemon=True)
+        worker.start()
+        worker.join(timeout=15)  # only on a broken client: the trickle takes 150 s
+
+        assert not worker.is_alive(), "the request was held past its deadline"
+    assert ids(out["records"]) == [p["id"] for p in papers]
+
+
+def test_a_huge_retry_after_fails_at_once_within_the_wait_budget(server, fake):
+    """Retry-After: 86400 used to sleep 600 s per attempt for six attempts."""
+    server.script(0, Fault.http(503, retry_after="86400"))
+
+    with pytest.raises(ArxivError, match="arxiv_max_wait_seconds") as info:
+        list(make_client(server, fake, max_wait_seconds=600.0).fetch(SINCE, UNTIL))
+
+    assert "86400" in str(info.value)
+    assert fake.waits == [] and len(server.requests) == 1
+
+
+def test_retry_waits_add_up_against_one_budget(server, fake):
+    server.script(0, *[Fault.http(500)] * 3)
+
+    with pytest.raises(ArxivError, match="budget"):
+        list(make_client(server, fake, delay_seconds=0.0, backoff_seconds=5.0, max_wait_seconds=20.0).fetch(SINCE, UNTIL))
+
+    assert fake.waits == [5.0, 10.0]  # the third wait (20 s) would pass 20 s in all

@@ -106,3 +106,25 @@ def test_nightly_from_the_arxiv_api_with_faults(prefect_harness, home, monkeypat
     assert (report["fetched"], report["new"], report["malformed"]) == (8, 7, 1)
     assert "abstract" in report["malformed_reasons"][0]
     assert report["classified"] == 7
+
+
+def test_unreachable_arxiv_through_prefect_logs_no_traceback(prefect_harness, home, monkeypatch, capfd):
+    """Prefect logged a failed task and flow with the whole chained traceback (738 lines, 12 tracebacks
+    for one unreachable server); now its log records are one line each and the CLI says it once."""
+    import socket
+
+    from trust_tagger.cli import app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name, value in (("ARXIV_BASE_URL", f"http://127.0.0.1:{port}/api/query"), ("ARXIV_MAX_RETRIES", "1"),
+                        ("ARXIV_BACKOFF_SECONDS", "0.01"), ("ARXIV_DELAY_SECONDS", "0")):
+        monkeypatch.setenv(f"TRUST_TAGGER_{name}", value)
+    result = CliRunner().invoke(app, ["nightly", "--source", "arxiv", "--since", "2025-06-01", "--until", "2025-06-02"])
+    captured = capfd.readouterr()
+    everything = result.output + captured.out + captured.err
+    assert result.exit_code == 1
+    assert "Traceback" not in everything, everything
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "arXiv request failed" in errors[0] and "next run re-reads" in errors[0]

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from trust_tagger.cli.errors import CliError
+from trust_tagger.cli.errors import CliError, one_line_run_logs
 from trust_tagger.cli.options import DbOpt, InitListOpt, ListDirOpt, ReportsDirOpt, parse_date
 from trust_tagger.config import load_settings
 
@@ -44,9 +44,10 @@ def register(app: typer.Typer) -> None:
         if prefect:
             from flows.nightly import nightly as nightly_flow
 
-            result = nightly_flow(source=source, since=since_d, until=until_d,
-                                  list_dir=str(list_dir) if list_dir else None, db=db,
-                                  reports_dir=str(reports_dir) if reports_dir else None, init_list=init)
+            with one_line_run_logs():
+                result = nightly_flow(source=source, since=since_d, until=until_d,
+                                      list_dir=str(list_dir) if list_dir else None, db=db,
+                                      reports_dir=str(reports_dir) if reports_dir else None, init_list=init)
         else:
             result = _nightly_without_prefect(source, since_d, until_d, list_dir, db, reports_dir, init)
         counts = result["counts"]

@@ -1,17 +1,28 @@
 """Client for the arXiv export API (``/api/query``, Atom 1.0).
 
-The nightly job asks arXiv for the audio papers of a date window. Three things make that harder
-than one GET, and this module exists to absorb them so callers only see records or ``ArxivError``:
+The nightly job asks arXiv for the audio papers of a date window. Five things make that harder
+than one GET, and this module exists to absorb them so callers only see records (and a
+:class:`~trust_tagger.ingest.sources.FeedStatus`) or ``ArxivError``:
 
 * arXiv asks for at most one request every three seconds on one connection (Terms of Use for
   arXiv APIs; user manual §3.1.1.2), so requests are spaced with an injectable clock and sleep.
 * The service is flaky: 429/503 (with ``Retry-After``), other 5xx, timeouts, a plain-text
-  ``Rate exceeded.`` body, truncated XML, and pages that come back empty although
-  ``opensearch:totalResults`` says more results exist. All of these are retried with tenacity;
-  an empty page is never taken as the end of the results.
+  ``Rate exceeded.`` body and truncated XML. All of these are retried with tenacity.
 * Errors the caller made (bad query syntax) come back as HTTP 4xx or as an Atom feed whose only
   entry has an id under ``http://arxiv.org/api/errors``; retrying cannot fix those, so they
   raise at once.
+* ``opensearch:totalResults`` lies: too low (15 of 45 papers were lost past it), too high (the
+  last pages never come: every run failed), a first page transiently holds 0 results, and pages
+  come back empty mid-paging. So paging never stops at the total: it stops at an empty page that
+  a re-read confirms (once where the total says the results end; ``max_retries`` times where it
+  says more exist, or for 0 results on a window with weekdays), offsets count the new entries
+  received (a page that repeats entries skipped 3 papers when repeats moved the offset), and the
+  status says whether the window is known complete — only then may the watermark move.
+* httpx timeouts are per socket read, so a server trickling a byte every 0.5 s held one request
+  108 s against a 3 s timeout. ``timeout_seconds`` is a deadline for the whole request, enforced at
+  every socket operation (:class:`_DeadlineBackend`). Waiting on the server (``Retry-After``,
+  back-off) has a budget per fetch (``max_wait_seconds``); a server that asks for more fails the
+  fetch at once with a clear error instead of sleeping for hours.
 
 Records are plain dicts for :func:`trust_tagger.records.paper_from_dict`, which is the single
 place where bad records are rejected and counted; entries with missing fields are therefore
@@ -25,15 +36,18 @@ import email.utils
 import logging
 import re
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import feedparser
+import httpcore
 import httpx
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 
 from trust_tagger.ids import parse_arxiv_id
+from trust_tagger.ingest.sources import FeedStatus
 
 if TYPE_CHECKING:
     from trust_tagger.config import Settings
@@ -72,6 +86,78 @@ class _Page:
     records: list[dict[str, Any]]
 
 
+class _Deadline:
+    """The wall-clock end of the request in flight (``time.monotonic``; None between requests)."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def timeout(self, timeout: float | None) -> float | None:
+        """The per-operation timeout, shortened to what is left of the whole request."""
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the whole-request deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._inner, self._deadline = inner, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._deadline.timeout(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._deadline.timeout(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, self._deadline.timeout(timeout))
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """Every connect, read and write waits at most until the request's deadline, so no answer —
+    trickled headers included — holds a request longer than ``timeout_seconds``."""
+
+    def __init__(self, inner: httpcore.NetworkBackend, deadline: _Deadline) -> None:
+        self._inner, self._deadline = inner, deadline
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stream = self._inner.connect_tcp(host, port, self._deadline.timeout(timeout), local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        stream = self._inner.connect_unix_socket(path, self._deadline.timeout(timeout), socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _deadline_transport(base_url: str, deadline: _Deadline) -> httpx.HTTPTransport:
+    """httpx's own transport (the environment's proxy for ``base_url`` included) with the deadline
+    backend underneath. httpx 0.28 has no public hook for the network backend (encode/httpx#3749
+    adds one), so it is set on the transport's connection pool, which every httpx 0.2x keeps there."""
+    scheme = httpx.URL(base_url).scheme
+    host = httpx.URL(base_url).host
+    proxy = None if urllib.request.proxy_bypass(host) else urllib.request.getproxies().get(scheme)
+    transport = httpx.HTTPTransport(proxy=proxy)
+    pool = getattr(transport, "_pool", None)
+    if not hasattr(pool, "_network_backend"):
+        raise RuntimeError(f"httpx {httpx.__version__} keeps no connection pool on its transport; "
+                           "the arXiv client's whole-request deadline needs httpx 0.2x")
+    pool._network_backend = _DeadlineBackend(pool._network_backend, deadline)
+    return transport
+
+
 class ArxivClient:
     """Pages through one search of the export API, politely and with retries."""
 
@@ -89,6 +175,7 @@ class ArxivClient:
         date_field: str = "submittedDate",
         backoff_seconds: float = 5.0,
         max_wait_seconds: float = 600.0,
+        end_confirmations: int = 1,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE} (arXiv's slice limit), got {page_size}")
@@ -104,10 +191,13 @@ class ArxivClient:
         self.max_retries = max_retries
         self.date_field = date_field
         self.backoff_seconds = backoff_seconds
-        self.max_wait_seconds = max_wait_seconds
+        self.max_wait_seconds = max_wait_seconds  # all retry waits of one fetch together
+        self.end_confirmations = end_confirmations  # re-reads of the empty page that ends the results
         self._sleep = sleep
         self._clock = clock
         self._last_request_at: float | None = None
+        self._waited = 0.0  # retry waits of the fetch in progress
+        self._deadline = _Deadline()
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> ArxivClient:
@@ -119,9 +209,16 @@ class ArxivClient:
             delay_seconds=settings.arxiv_delay_seconds,
             timeout_seconds=settings.arxiv_timeout_seconds,
             max_retries=settings.arxiv_max_retries,
+            backoff_seconds=settings.arxiv_backoff_seconds,
+            max_wait_seconds=settings.arxiv_max_wait_seconds,
         )
         kwargs.update(overrides)
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:  # a setting arXiv would refuse (page size over 2000, ...): the user's to fix
+            from trust_tagger.config import ConfigError
+
+            raise ConfigError(f"arxiv settings: {exc}") from exc
 
     # -- public -------------------------------------------------------------------------------
 
@@ -139,7 +236,7 @@ class ArxivClient:
         window = f"{self.date_field}:[{since:%Y%m%d}0000 TO {end:%Y%m%d}0000]"
         return f"({self.query}) AND {window}"
 
-    def fetch(self, since: dt.date, until: dt.date) -> Iterator[dict[str, Any]]:
+    def fetch(self, since: dt.date, until: dt.date, status: FeedStatus | None = None) -> Iterator[dict[str, Any]]:
         """Yield one raw record per paper in the window, in arXiv's order (date ascending).
 
         Each record has ``arxiv_id, version, title, abstract, authors, categories, date``;
@@ -148,20 +245,61 @@ class ArxivClient:
         entry lacks are None/empty so that ``paper_from_dict`` rejects and counts the record.
         Sorting on the same field as the window keeps paging stable: ``submittedDate`` never
         changes, so a paper revised while we page cannot move across a page boundary.
+
+        ``totalResults`` is only a hint. Paging goes on past it and ends at an empty page: one that
+        comes where the total says results end is re-read ``end_confirmations`` times; one the total
+        says should hold results — or the first page of a window with a weekday, which arXiv answers
+        with 0 transiently — gets the full ``max_retries``. ``status.complete`` is set only when the
+        end was confirmed and nothing contradicts it; otherwise ``status.warnings`` say why, and the
+        papers received are yielded all the same. Requests that keep failing raise ArxivError.
         """
+        status = status if status is not None else FeedStatus()
         search = self.search_query(since, until)
         seen: set[tuple[str, int | None]] = set()
-        start = 0
+        start = received = empty_reads = 0
+        self._waited = 0.0
         with self._http() as http:
             while True:
                 page = self._get_page(http, search, start)
-                for record in page.records:
-                    if self._is_repeat(record, seen):
-                        continue
-                    yield record
-                start += len(page.records)
-                if start >= page.total:
-                    return
+                if page.records:
+                    empty_reads = 0
+                    fresh = 0
+                    for record in page.records:
+                        if self._is_repeat(record, seen):
+                            continue
+                        fresh += 1
+                        yield record
+                    received += fresh
+                    # The offset moves by the new entries only: a page that re-serves entries in place
+                    # of others must not skip the others. A page of nothing but repeats moves one on.
+                    start += max(fresh, 1)
+                    continue
+                suspicious = start < page.total or (start == 0 and _has_weekday(since, until))
+                if empty_reads < (self.max_retries if suspicious else self.end_confirmations):
+                    empty_reads += 1
+                    self._retry_wait(self._backoff(empty_reads), f"empty page at start={start} "
+                                     f"(totalResults={page.total}); reading it again", loud=suspicious)
+                    continue
+                self._judge_end(status, since, until, start, received, page.total, empty_reads + 1)
+                return
+
+    def _judge_end(self, status: FeedStatus, since: dt.date, until: dt.date, start: int, received: int,
+                   total: int, reads: int) -> None:
+        """The results ended at an empty page read ``reads`` times: is the window complete?"""
+        warning = None
+        if start < total:
+            warning = (f"arXiv said totalResults={total} but the results ended at start={start} "
+                       f"(empty page at start={start} over {reads} reads); {received} papers received")
+        elif start == 0 and _has_weekday(since, until):
+            warning = (f"arXiv returned 0 results for {since}..{until}, a window with weekdays, "
+                       f"over {reads} reads")
+        elif received > total:
+            # Too low a total: everything past it was fetched anyway; worth knowing, not a gap.
+            status.warnings.append(f"arXiv said totalResults={total} but served {received} papers")
+        if warning is not None:
+            log.warning("%s; the window is not known complete", warning)
+            status.warnings.append(warning + "; the window is not known complete, the next run re-reads it")
+        status.complete = warning is None
 
     # -- paging and retries ------------------------------------------------------------------
 
@@ -170,6 +308,7 @@ class ArxivClient:
             timeout=httpx.Timeout(self.timeout_seconds),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,  # export.arxiv.org redirects http -> https
+            transport=_deadline_transport(self.base_url, self._deadline),
         )
 
     def _params(self, search: str, start: int) -> dict[str, str | int]:
@@ -189,7 +328,7 @@ class ArxivClient:
             wait=self._wait,
             retry=retry_if_exception_type(_Retryable),
             sleep=self._sleep,
-            before_sleep=self._log_retry,
+            before_sleep=self._before_sleep,
         )
         try:
             for attempt in retrying:
@@ -199,10 +338,15 @@ class ArxivClient:
             last = exc.last_attempt.exception()
             reason = last.reason if isinstance(last, _Retryable) else repr(last)
             raise ArxivError(
-                f"arXiv request failed after {self.max_retries + 1} attempts: {request.url} "
-                f"(last problem: {reason})"
+                f"arXiv request failed after {self.max_retries + 1} attempts: {self._where(search, start)} "
+                f"(last problem: {reason}); check the network and arxiv_base_url, or rerun later"
             ) from last
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _where(self, search: str, start: int) -> str:
+        """The request in a form that fits one line: the URL, the window end of the query, the offset."""
+        tail = search if len(search) <= 60 else "..." + search[-50:]
+        return f"{self.base_url}?search_query={tail}&start={start}"
 
     def _try_page(self, http: httpx.Client, request: httpx.Request, start: int) -> _Page:
         body = self._send(http, request)
@@ -217,19 +361,20 @@ class ArxivClient:
                 f"{request.url} matches {total} papers; the API serves at most "
                 f"{MAX_RESULTS_PER_QUERY} per query, so split the date window"
             )
-        if not parsed.entries and start < total:
-            raise _Retryable(f"empty page at start={start} although totalResults={total}")
         return _Page(total=total, records=[entry_to_record(e) for e in parsed.entries])
 
     def _send(self, http: httpx.Client, request: httpx.Request) -> bytes:
         """Send one request after the politeness pause; classify HTTP failures."""
         self._pause_for_politeness()
+        self._deadline.at = time.monotonic() + self.timeout_seconds
         try:
             response = http.send(request)
         except httpx.TimeoutException as exc:
-            raise _Retryable(f"timed out after {self.timeout_seconds}s ({type(exc).__name__})") from exc
+            raise _Retryable(f"no complete answer within {self.timeout_seconds}s ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             raise _Retryable(f"connection failed ({type(exc).__name__}: {exc})") from exc
+        finally:
+            self._deadline.at = None
         status = response.status_code
         if status in (429, 503):
             hint = parse_retry_after(response.headers.get("Retry-After"))
@@ -253,13 +398,34 @@ class ArxivClient:
         """Honour the server's Retry-After; otherwise back off exponentially."""
         exc = state.outcome.exception() if state.outcome else None
         hint = getattr(exc, "retry_after", None)
-        if hint is not None:
-            return min(hint, self.max_wait_seconds)
-        return min(self.backoff_seconds * 2 ** (state.attempt_number - 1), self.max_wait_seconds)
+        return hint if hint is not None else self._backoff(state.attempt_number)
 
-    def _log_retry(self, state: RetryCallState) -> None:
+    def _backoff(self, attempt: int) -> float:
+        return self.backoff_seconds * 2 ** (attempt - 1)
+
+    def _charge(self, wait: float, reason: str) -> None:
+        """Count a retry wait against the fetch's budget; refuse one that would exceed it.
+
+        A ``Retry-After: 86400`` used to sleep 600 s per attempt for six attempts: failing now, with
+        nothing committed for the window, lets the next night catch up instead."""
+        if self._waited + wait > self.max_wait_seconds:
+            raise ArxivError(
+                f"arXiv asked to wait {wait:g}s ({reason}) after {self._waited:g}s of waiting in this fetch, "
+                f"past the {self.max_wait_seconds:g}s budget (arxiv_max_wait_seconds); giving up on "
+                f"{self.base_url} for now, rerun later")
+        self._waited += wait
+
+    def _retry_wait(self, wait: float, reason: str, loud: bool = True) -> None:
+        self._charge(wait, reason)
+        log.log(logging.WARNING if loud else logging.INFO, "arXiv: %s in %.1fs", reason, wait)
+        self._sleep(wait)
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        """Tenacity calls this only when it is about to sleep: charge the wait, then say so."""
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
+        hint = getattr(exc, "retry_after", None)
+        self._charge(wait, f"Retry-After: {hint:g}s" if hint is not None else f"back-off after {exc}")
         log.warning("arXiv attempt %d failed (%s); retrying in %.1fs", state.attempt_number, exc, wait)
 
     @staticmethod
@@ -276,6 +442,12 @@ class ArxivClient:
 
 
 # -- parsing helpers (feedparser does the XML; these only read its result) -----------------------
+
+
+def _has_weekday(since: dt.date, until: dt.date) -> bool:
+    """arXiv takes submissions every day but most come Monday to Friday; an audio query with none
+    on a weekday is far more likely a transient empty answer than an empty window."""
+    return any((since + dt.timedelta(days=d)).weekday() < 5 for d in range(min((until - since).days + 1, 7)))
 
 
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:

@@ -5,6 +5,13 @@ hash, label counts, test metrics, thresholds, path, current flag) and the promot
 bad retrain is undone with ``rollback()`` (back to the previously promoted version) instead of by
 hand. Every change is a locked read-modify-write followed by an atomic replace of the file: a crash
 never leaves a half-written registry, and two processes never lose each other's update.
+
+A version's ``path`` is relative to the registry's own folder (absolute when the folder lies
+outside it), so a registry copied or moved with its models — ``TRUST_TAGGER_MODEL_DIR`` pointing at
+the copy — loads the copy's files and verifies them. Registries written before this
+(``format`` 1) kept paths relative to the project root, so the copy's registry loaded
+``<project>/models/v1`` and a corrupt copy went unnoticed; their paths are read the new way and
+rewritten on the next change.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from pathlib import Path
 from trust_tagger.files import atomic_write_json
 
 REGISTRY_FILE = "registry.json"
+FORMAT = 2  # 2: version paths relative to the registry's folder; 1 (no "format"): to the project root
+_LEGACY_MODELS_DIR = Path("models")  # Settings.model_dir's default when format-1 registries were written
 _VERSION_RE = re.compile(r"^v(\d+)$")
 
 
@@ -48,7 +57,7 @@ def now_iso() -> str:
 def _read(root: Path) -> dict:
     path = root / REGISTRY_FILE
     if not path.exists():
-        return {"versions": [], "promotions": []}
+        return {"format": FORMAT, "versions": [], "promotions": []}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
@@ -66,6 +75,7 @@ def _locked(root: Path):
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             data = _read(root)
+            _upgrade(data, root)  # before the change: new entries are written in the new form
             yield data
             atomic_write_json(root / REGISTRY_FILE, data)
         finally:
@@ -86,12 +96,35 @@ def next_version(settings=None) -> str:
     return f"v{max([0] + nums) + 1}"
 
 
-def _rel_path(root: Path, model_dir: Path, settings) -> str:
-    s = _settings(settings)
+def _rel_path(root: Path, model_dir: Path) -> str:
+    """A version folder as the registry stores it: relative to the registry's folder when inside it."""
     try:
-        return Path(model_dir).resolve().relative_to(s.root.resolve()).as_posix()
+        return Path(model_dir).resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(Path(model_dir).resolve())
+
+
+def _folder(entry: dict, root: Path, data: dict, settings=None) -> Path:
+    """Where a version's files are: resolved against the registry that lists it, never elsewhere."""
+    path = Path(entry["path"])
+    if path.is_absolute():
+        return path
+    if data.get("format", 1) >= FORMAT:
+        return root / path
+    # format 1: relative to the project root. Folders under ``models/`` were written next to their
+    # registry, so they follow it; anything else was registered from outside and stays put.
+    if path.parts[:len(_LEGACY_MODELS_DIR.parts)] == _LEGACY_MODELS_DIR.parts:
+        return root / path.relative_to(_LEGACY_MODELS_DIR)
+    return _settings(settings).root / path
+
+
+def _upgrade(data: dict, root: Path) -> None:
+    """Rewrite a format-1 registry's paths in the registry-relative form (on every locked write)."""
+    if data.get("format", 1) >= FORMAT:
+        return
+    for entry in data["versions"]:
+        entry["path"] = _rel_path(root, _folder(entry, root, data))
+    data["format"] = FORMAT
 
 
 def _get(data: dict, version: str) -> dict:
@@ -131,7 +164,7 @@ def register(model_dir: Path | str, settings=None, *, version: str | None = None
             "label_counts": meta.get("label_counts"),
             "metrics": metrics.get("test", metrics),
             "thresholds": {"accept": thresholds.get("accept"), "reject": thresholds.get("reject")},
-            "path": _rel_path(root, model_dir, settings),
+            "path": _rel_path(root, model_dir),
             "current": False,
         }
         data["versions"].append(entry)
@@ -157,8 +190,9 @@ def current(settings=None) -> str | None:
 
 def model_path(version: str, settings=None) -> Path:
     s = _settings(settings)
-    entry = _get(_read(models_root(s)), version)
-    return s.path(entry["path"])
+    root = models_root(s)
+    data = _read(root)
+    return _folder(_get(data, version), root, data, s)
 
 
 def load_current(settings=None):
@@ -230,7 +264,7 @@ def prune(keep: int, settings=None) -> list[str]:
         for v in ordered:
             if v["id"] in survivors:
                 continue
-            path = s.path(v["path"])
+            path = _folder(v, root, data, s)
             if path.exists() and path.resolve().is_relative_to(root.resolve()):
                 shutil.rmtree(path)
             removed.append(v["id"])

@@ -31,6 +31,7 @@ def run_counts(fetched: FetchResult, routed: RouteResult, merged, source: str,
         "merged": len({line for _, line in merged.added}), "merged_lines": list(merged.added),
         "merge_skipped": [f"{key}: {why}" for key, why in merged.skipped],
         "model_version": routed.model_version, "malformed_reasons": fetched.malformed_reasons[:200],
+        "complete": fetched.complete, "warnings": list(fetched.warnings),
         "seconds": round(seconds, 3),
     }
 
@@ -64,6 +65,12 @@ def finish_report(store: Store, settings: Settings, run_id: str, counts: dict, k
              f"model `{counts.get('model_version')}`, {counts['seconds']:.1f} s.", "",
              "| count | value |", "|---|---|"]
     lines += [f"| {k} | {counts[k]} |" for k in COUNT_KEYS]
+    if counts.get("warnings") or counts.get("complete") is False:
+        lines += ["", "## Warnings", ""]
+        if counts.get("complete") is False:
+            lines += ["- the source could not confirm it served the whole window: the watermark did not "
+                      "move, the next run re-reads it"]
+        lines += [f"- {w}" for w in counts.get("warnings", [])]
     if counts.get("merged_lines"):
         lines += ["", "## Lines merged into the list", ""]
         lines += [f"- `{f}`: `{line.strip()}`" for f, line in counts["merged_lines"]]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from trust_tagger.config import Settings
-from trust_tagger.ingest.sources import records_for
+from trust_tagger.ingest.sources import FeedStatus, feed_for
 from trust_tagger.listfile.parse import parse_list
 from trust_tagger.nightly import report as R
 from trust_tagger.nightly import steps as S
@@ -28,9 +28,15 @@ def _call(fn: Callable, *args, **kwargs):
 
 
 def fetch(store: Store, settings: Settings, source: str, since: dt.date, until: dt.date) -> S.FetchResult:
-    """Read the window from the source and store every valid record (bad ones counted, skipped)."""
+    """Read the window from the source and store every valid record (bad ones counted, skipped).
+
+    The result says whether the source served the window completely (``complete``) and what looked
+    wrong on the way (``warnings``: a lying ``totalResults``, an empty weekday window)."""
     listed = parse_list(settings.path(settings.list_dir)).keys()
-    return S.ingest(store, records_for(source, settings, since, until), source, listed)
+    status = FeedStatus()
+    result = S.ingest(store, feed_for(source, settings, since, until, status), source, listed)
+    result.complete, result.warnings = status.complete, list(status.warnings)
+    return result
 
 
 def classify_route(store: Store, settings: Settings, keys: list[str], classifier=None) -> S.RouteResult:
@@ -62,8 +68,11 @@ def run_nightly(settings: Settings, store: Store | None = None, *, source: str =
 
     The list folder is checked first (``init_list`` starts a new one): a mistyped ``--list-dir`` stops
     the run before anything is fetched or recorded. On any later failure the run row is marked failed
-    with the error and the exception propagates; the watermark is left where it was, so the next night
-    re-reads the window.
+    with the error and the exception propagates (with a note saying the watermark did not move, which
+    the CLI prints); the watermark is left where it was, so the next night re-reads the window. A run
+    whose source could not confirm it served the whole window (``counts["complete"]`` False, the
+    reasons in ``counts["warnings"]``) completes — the papers it did get are classified and merged —
+    but leaves the watermark too.
     """
     from trust_tagger.listfile.guard import init_list as start_list
     from trust_tagger.listfile.guard import require_list
@@ -86,7 +95,11 @@ def run_nightly(settings: Settings, store: Store | None = None, *, source: str =
         result = run_step(report, store, settings, run_id, counts, fetched.keys)
     except BaseException as exc:
         store.finish_run(run_id, "failed", {"error": repr(exc)})
+        mark = store.get_meta(S.WATERMARK.format(source=source))
+        where = f"the watermark stays at {mark}" if mark else "no watermark was set"
+        exc.add_note(f"run {run_id} failed; {where}, so the next run re-reads {since}..{until}")
         raise
-    store.set_meta(S.WATERMARK.format(source=source), until.isoformat())
-    store.finish_run(run_id, "completed", counts)
+    if fetched.complete:
+        store.set_meta(S.WATERMARK.format(source=source), until.isoformat())
+    store.finish_run(run_id, "completed" if fetched.complete else "incomplete", counts)
     return result

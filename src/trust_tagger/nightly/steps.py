@@ -15,6 +15,7 @@ from rich.progress import track
 
 from trust_tagger.config import Settings
 from trust_tagger.ingest.records import MalformedRecord, paper_from_dict
+from trust_tagger.ingest.sources import FeedItem, RawItem
 from trust_tagger.routing import is_adjacent
 from trust_tagger.store.schema import PaperRow
 from trust_tagger.store.store import Store
@@ -32,8 +33,14 @@ class FetchResult:
     duplicates: int = 0
     malformed: int = 0
     already_listed: int = 0
-    malformed_reasons: list[str] = field(default_factory=list)
+    malformed_reasons: list[str] = field(default_factory=list)  # "where: why", one per skipped record
     keys: list[str] = field(default_factory=list)  # papers of this window that still need a decision
+    complete: bool = True  # False: the source could not confirm it served the whole window
+    warnings: list[str] = field(default_factory=list)  # what looked wrong in the source (report)
+
+
+class WindowError(ValueError):
+    """A date window with nothing in it (since after until): the user asked for an impossible run."""
 
 
 def resolve_window(store: Store, source: str, since: dt.date | None, until: dt.date | None,
@@ -44,21 +51,30 @@ def resolve_window(store: Store, source: str, since: dt.date | None, until: dt.d
     after their submission date, and re-reading is free because ingest is idempotent.
     """
     until = until or today or dt.date.today()
+    explicit_since, mark = since is not None, None
     if since is None:
         mark = store.get_meta(WATERMARK.format(source=source))
         since = (dt.date.fromisoformat(mark) + dt.timedelta(days=1 - overlap_days) if mark
                  else until - dt.timedelta(days=1))
     if since > until:
-        raise ValueError(f"empty window: since {since} is after until {until}")
+        if mark and not explicit_since:
+            raise WindowError(f"empty date window: the last complete run reached {mark}, after --until {until}; "
+                              f"give --until after {mark} or an explicit --since")
+        raise WindowError(f"empty date window: --since {since} is after --until {until}; "
+                          "give --since on or before --until")
     return since, until
 
 
-def ingest(store: Store, items: Iterable[dict | MalformedRecord], source: str,
+def ingest(store: Store, items: Iterable[FeedItem | RawItem], source: str,
            listed_keys: set[str]) -> FetchResult:
-    """Validate and store every record; bad ones are counted with their reason and skipped."""
+    """Validate and store every record; bad ones are counted with their location and reason, and skipped.
+
+    ``items`` are :class:`FeedItem` (where, raw) pairs as :func:`sources.feed_for` yields them; a bare
+    raw item (a list built in memory) is located by its position."""
     result = FetchResult()
     seen: set[str] = set()
-    for item in items:
+    for n, entry in enumerate(items, 1):
+        where, item = entry if isinstance(entry, FeedItem) else (f"record {n}", entry)
         result.fetched += 1
         try:
             if isinstance(item, MalformedRecord):
@@ -66,7 +82,7 @@ def ingest(store: Store, items: Iterable[dict | MalformedRecord], source: str,
             paper = paper_from_dict(item)
         except MalformedRecord as exc:
             result.malformed += 1
-            result.malformed_reasons.append(str(exc))
+            result.malformed_reasons.append(f"{where}: {exc}")
             continue
         counter = {"new": "new", "updated": "updated", "duplicate": "duplicates"}[store.upsert_paper(paper, source)]
         setattr(result, counter, getattr(result, counter) + 1)

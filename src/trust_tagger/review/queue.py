@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from trust_tagger.routing import is_adjacent
 from trust_tagger.store.schema import PaperRow, PredictionRow, ReviewItemRow
 from trust_tagger.store.store import Store
+from trust_tagger.taxonomy import CATEGORIES
 
 QUEUE_STATES = ("pending", "deferred")
 DECIDED_STATUSES = ("accepted", "rejected", "listed")
@@ -102,6 +103,8 @@ class QueueFilter:
     search: str | None = None  # words that must all occur in the title, an author, or the key / arXiv id
 
     def __post_init__(self) -> None:
+        if self.category and self.category not in CATEGORIES:
+            raise ReviewError(f"unknown category {self.category!r}; use one of {', '.join(CATEGORIES)}")
         for name in ("since", "until"):
             value = getattr(self, name)
             if value:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from trust_tagger.ingest.records import Paper
+from trust_tagger.store.database import migrate, open_engine
 from trust_tagger.store.schema import (
-    Base,
     DecisionRow,
     MetaRow,
     PaperRow,
@@ -31,11 +31,10 @@ class Store:
     """Owns the engine; each public method is one transaction."""
 
     def __init__(self, url: str):
+        """Open (and, when new or older, migrate) the database; StoreError says why it cannot be."""
         self.url = url
-        self.engine = create_engine(url)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        self.engine = open_engine(url, _sqlite_pragmas if url.startswith("sqlite") else None)
+        migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
