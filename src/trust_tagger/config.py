@@ -54,11 +54,31 @@ class Settings:
     default_entry_format: str = "dated"
     review_token: str = ""  # empty: the review web page is read-only
     retrain_min_decisions: int = 50
+    # Where a run reads papers when no --source is given: "snapshot" or "arxiv". Empty: a one-off
+    # `nightly` replays the bundled snapshot (offline), a scheduled or deployed run reads arXiv.
+    source: str = ""
+    # How accepted papers reach the list: "direct" writes into the list checkout; "pr" commits the
+    # night's lines on a new branch, pushes it and opens a pull request (token: GITHUB_TOKEN).
+    merge_mode: str = "direct"
+    github_repo: str = ""  # "owner/name"; empty: read from the list checkout's `github_remote` URL
+    github_remote: str = "origin"
+    github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://HOST/api/v3
+    github_base: str = ""  # branch the pull request targets; empty: the checkout's current branch
+    notify_urls: list[str] = field(default_factory=list)  # apprise URLs (mailto://, slack://, json://, ...)
+    review_url: str = ""  # the review page as maintainers reach it, e.g. https://review.example.org
+    backfill_chunk_days: int = 7  # a week of arXiv audio papers is ~150 records: one classify task
     root: Path = field(default_factory=project_root)
 
     def path(self, p: Path | str) -> Path:
         p = Path(p)
         return p if p.is_absolute() else self.root / p
+
+    def run_source(self, scheduled: bool = False) -> str:
+        """The source a run reads when none was given (see ``source``)."""
+        source = self.source or ("arxiv" if scheduled else "snapshot")
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}: use one of {', '.join(SOURCES)}")
+        return source
 
     @property
     def resolved_db_url(self) -> str:
@@ -71,6 +91,8 @@ class Settings:
         return self.db_url
 
 
+SOURCES = ("snapshot", "arxiv")
+MERGE_MODES = ("direct", "pr")
 _PATH_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type in ("Path", Path)}
 
 
@@ -82,6 +104,11 @@ def _coerce(name: str, value: Any) -> Any:
         return int(value)
     if ftype in ("float", float):
         return float(value)
+    if ftype in ("list[str]", list[str]):
+        # An env var holds several URLs separated by spaces or commas (apprise's own convention).
+        return value.replace(",", " ").split() if isinstance(value, str) else [str(v) for v in value]
+    if name == "merge_mode" and value not in MERGE_MODES:
+        raise ValueError(f"merge_mode must be one of {', '.join(MERGE_MODES)}, got {value!r}")
     return value
 
 

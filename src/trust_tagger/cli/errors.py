@@ -23,12 +23,13 @@ class CliError(Exception):
 
 def project_errors() -> tuple[type[BaseException], ...]:
     """Exceptions users can cause; imported lazily so ``--help`` stays fast."""
+    from trust_tagger.delivery import DeliveryError
     from trust_tagger.ingest.arxiv import ArxivError
     from trust_tagger.model.artifacts import ModelIntegrityError
     from trust_tagger.model.registry import RegistryError
     from trust_tagger.review.queue import ReviewError
 
-    return (ArxivError, ModelIntegrityError, RegistryError, ReviewError, FileNotFoundError)
+    return (ArxivError, DeliveryError, ModelIntegrityError, RegistryError, ReviewError, FileNotFoundError)
 
 
 def _one_line(exc: BaseException) -> str:

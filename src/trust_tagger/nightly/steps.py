@@ -131,12 +131,17 @@ def classify_and_route(store: Store, keys: list[str], classify: ClassifyFn, mode
     return result
 
 
-def merge_accepted(store: Store, settings: Settings, dry_run: bool = False):
+PublishFn = Callable[..., object]
+
+
+def merge_accepted(store: Store, settings: Settings, dry_run: bool = False, publish: PublishFn | None = None):
     """Bring the list in line with the store: write accepted papers not yet merged, and undo
     earlier merges a maintainer has since corrected (rejected, or filed elsewhere).
 
     The list itself is the source of truth for "already there", so a crash between the write
-    and the bookkeeping converges on the next run.
+    and the bookkeeping converges on the next run. ``publish(result, written_keys)`` runs between
+    the two (commit, push, pull request: ``delivery.publish``): when it raises, nothing is recorded as
+    merged, so the next run proposes the same papers again.
     """
     from trust_tagger.listfile.merge import MergeItem, merge_papers
     from trust_tagger.listfile.parse import target_file
@@ -158,5 +163,7 @@ def merge_accepted(store: Store, settings: Settings, dry_run: bool = False):
         for item in items:
             if item.key not in result.already_listed:
                 written[item.key] = [target_file(t) for t in item.targets]
+        if publish is not None and result.changed_files:
+            publish(result, [k for k, files in written.items() if files])
         store.mark_merged(list(done), written)
     return result
