@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from trust_tagger.delivery import DeliveryError
 
 TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
+MAX_BODY = 65536  # GitHub rejects a longer pull-request body with 422 ("body is too long")
 # git@github.com:owner/name.git, ssh://git@host/owner/name, https://host/owner/name(.git)
 _REPO_IN_URL = re.compile(r"^(?:[a-z+]+://)?(?:[^@/]+@)?[^/:]+[:/](?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?$")
 
@@ -30,6 +31,16 @@ def repo_from_url(url: str) -> str | None:
     """``owner/name`` from a remote URL, or None for a URL that names no GitHub-style repository."""
     match = _REPO_IN_URL.match(url.strip())
     return match.group("repo") if match and not url.startswith(("/", "file:", ".")) else None
+
+
+def fit_body(body: str, limit: int = MAX_BODY) -> str:
+    """The body cut at a line boundary to GitHub's limit, saying that it was (a two-week window with
+    ~90 queued papers makes a ~55 kB digest)."""
+    if len(body) <= limit:
+        return body
+    note = "\n\n… the digest is longer than GitHub allows; the full text is in the run's digest.md.\n"
+    cut = body[: limit - len(note)].rsplit("\n", 1)[0]
+    return cut + note
 
 
 def token_from_env() -> str:
@@ -50,7 +61,8 @@ def open_pull_request(api_url: str, token: str, repo: str, *, head: str, base: s
         raise DeliveryError(f"github_repo must be 'owner/name', got {repo!r}")
     with GitHub(token, base_url=api_url, http_cache=False, auto_retry=False, timeout=30.0) as gh:
         try:
-            response = gh.rest.pulls.create(owner, name, title=title, head=head, base=base, body=body)
+            response = gh.rest.pulls.create(owner, name, title=title, head=head, base=base,
+                                             body=fit_body(body))
         except RequestFailed as exc:
             detail = _message(exc.response)
             raise DeliveryError(f"GitHub refused the pull request on {repo} "
