@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from trust_tagger.cli.errors import CliError
-from trust_tagger.cli.options import DbOpt, ListDirOpt, parse_date
+from trust_tagger.cli.options import DbOpt, ListDirOpt, ModelOpt, parse_date
 from trust_tagger.config import SOURCES, load_settings
 
 console = Console()
@@ -122,9 +122,10 @@ def register(app: typer.Typer) -> None:
         _check_source(source)
         api = os.environ.get("PREFECT_API_URL")
         if not api:
-            from prefect.settings import PREFECT_SERVER_API_HOST, PREFECT_SERVER_API_PORT
+            from prefect.settings import Settings as PrefectSettings
 
-            host, port = PREFECT_SERVER_API_HOST.value(), PREFECT_SERVER_API_PORT.value()
+            server = PrefectSettings().server.api  # read now: the port a `prefect server start` here would use
+            host, port = server.host, server.port
             raise CliError("scheduling needs a running Prefect server (the temporary one cannot schedule): start "
                            f"one with `prefect server start --host {host}` and set PREFECT_API_URL to the API "
                            f"address it prints (http://{host}:{port}/api with the current settings)", code=2)
@@ -135,6 +136,54 @@ def register(app: typer.Typer) -> None:
         console.print(f"serving the nightly ({cron}, source {source or settings.run_source(scheduled=True)}) and the "
                       f"weekly retrain ({retrain_cron}) on {api}; Ctrl-C stops (and pauses the schedules)")
         serve_all(settings, cron=cron, retrain_cron=retrain_cron, source=source)
+
+
+    @app.command()
+    def backfill(
+        since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
+        until: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD.")],
+        source: SourceOpt = None,
+        chunk_days: Annotated[int | None, typer.Option(help="Days per chunk (default: backfill_chunk_days).")] = None,
+        workers: Annotated[int, typer.Option(help="Threads, or Dask worker processes with --dask.")] = 2,
+        dask: Annotated[bool, typer.Option("--dask", help="Classify on a local Dask cluster of --workers "
+                                           "processes (needs the dask extra: pip install prefect-dask).")] = False,
+        dask_address: Annotated[str | None, typer.Option(help="Scheduler of an existing Dask cluster, "
+                                                         "e.g. tcp://10.0.0.5:8786.")] = None,
+        threads: Annotated[int, typer.Option(help="Torch threads per worker (0: cores / workers with --dask).")] = 0,
+        model: ModelOpt = None,
+        list_dir: ListDirOpt = None,
+        db: DbOpt = None,
+        prefect: Annotated[bool, typer.Option("--prefect/--no-prefect", help="Prefect's task runner (threads or "
+                                              "Dask) or plain in-process steps.")] = True,
+    ) -> None:
+        """Classify a long history in chunks (resumable) into the store; accepted papers wait for
+        `merge` (or the next night), uncertain ones join the review queue."""
+        _check_source(source)
+        since_d, until_d = parse_date(since, "--since"), parse_date(until, "--until")
+        if workers < 1:
+            raise typer.BadParameter("at least 1", param_hint="--workers")
+        settings = load_settings(list_dir=list_dir, db_url=db)
+        source = source or settings.run_source()
+        if dask and not threads:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+        if prefect:
+            from flows.backfill import run
+
+            result = run(since_d, until_d, workers=workers, dask=dask, dask_address=dask_address, source=source,
+                         chunk_days=chunk_days, threads=threads, list_dir=str(list_dir) if list_dir else None, db=db,
+                         model_dir=str(model) if model else None)
+        else:
+            if dask or dask_address:
+                raise CliError("--dask needs Prefect's task runner: drop --no-prefect", code=2)
+            from trust_tagger.nightly.backfill import model_at, run_backfill
+            from trust_tagger.store.store import Store
+
+            result = run_backfill(settings, Store(settings.resolved_db_url), since_d, until_d, source=source,
+                                  chunk_days=chunk_days, threads=threads, say=console.print,
+                                  model=model_at(model) if model else None).to_dict()
+        console.print_json(json.dumps(result))
+        if result["accepted"]:
+            console.print(f"{result['accepted']} accepted paper(s) wait for `trust-tagger merge` (or the next night)")
 
 
 def _require_server(api: str) -> None:
