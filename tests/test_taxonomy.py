@@ -1,7 +1,6 @@
 """The guide's taxonomy is defined once and agrees with the list it is merged into."""
 
 from conftest import ROOT
-
 from trust_tagger.listfile.parse import load_taxonomy
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES, guide_taxonomy, normalize_subcategory, taxonomy_gaps
 

@@ -142,3 +142,15 @@ def test_merge_pr_verb(settings, github, list_copy, tmp_path):
 ])
 def test_repository_from_the_remote_url(url, repo):
     assert repo_from_url(url) == repo
+
+
+def test_nightly_git_mode_commits_on_a_branch_without_github(settings, github, list_copy):
+    store = Store(settings.resolved_db_url)
+    result = N.run_nightly(settings, store, since=WINDOW[0], until=WINDOW[1], run_step=keyword_steps(),
+                           merge_mode="git")
+    branch = result["counts"]["branch"]
+    assert branch.startswith("trust-tagger/nightly-") and "pull_request" not in result["counts"]
+    assert git(list_copy, "rev-parse", "--abbrev-ref", "HEAD").strip() == branch  # as `merge --git` does
+    assert git(list_copy, "status", "--porcelain") == "" and github.requests == []
+    shown = git(list_copy, "show", "HEAD", "--", "papers/safety/jailbreak.md")
+    assert all(line.strip() in shown for _, line in result["counts"]["merged_lines"])
