@@ -15,7 +15,8 @@ processes, not about oversubscription.
 Usage: python benchmarks/bench_backfill.py --model models/v1 [--workers 1,2] [--chunk-days 14]
                                            [--limit N] [--output benchmarks/RESULTS.md]
 ``--model`` is a trained model folder (``trust-tagger train`` makes one). ``--limit N`` keeps the
-first N papers of the pool by date: a quick check that the script works, not a benchmark.
+latest N papers of the pool (its dense end, so chunks are full): a quick check that the script
+works, not a benchmark.
 Only this file's own section of the results file is replaced.
 """
 
@@ -63,11 +64,11 @@ print("RESULT " + json.dumps(r))
 
 
 def write_subset(dst: Path, limit: int | None) -> tuple[int, str, str]:
-    """The pool (or its first ``limit`` papers by date) as a snapshot file; (papers, first day, last day)."""
+    """The pool (or its latest ``limit`` papers) as a snapshot file; (papers, first day, last day)."""
     with gzip.open(POOL, "rt", encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
     rows.sort(key=lambda r: str(r.get("date", "")))
-    rows = rows[:limit] if limit else rows
+    rows = rows[-limit:] if limit else rows
     with gzip.open(dst, "wt", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -132,7 +133,7 @@ def main() -> None:
     ap.add_argument("--model", required=True, help="trained model folder (e.g. models/v1)")
     ap.add_argument("--workers", default="1,2", help="Dask worker counts to run after the in-process run")
     ap.add_argument("--chunk-days", type=int, default=14)
-    ap.add_argument("--limit", type=int, default=None, help="only the first N papers (a check, not a benchmark)")
+    ap.add_argument("--limit", type=int, default=None, help="only the latest N papers (a check, not a benchmark)")
     ap.add_argument("--output", type=Path, default=RESULTS)
     args = ap.parse_args()
     model = Path(args.model).resolve()

@@ -31,8 +31,10 @@ def deployment_parameters(settings: Settings, source: str | None = None) -> tupl
 def deployments(settings: Settings, cron: str = "0 3 * * *", retrain_cron: str = "0 4 * * 0",
                 source: str | None = None) -> list:
     nightly_params, retrain_params = deployment_parameters(settings, source)
-    return [nightly.to_deployment(name="nightly", cron=cron, parameters=nightly_params),
-            retrain.to_deployment(name="weekly-retrain", cron=retrain_cron, parameters=retrain_params)]
+    # One run at a time each: two nights at once would race on the same watermark and list files.
+    return [nightly.to_deployment(name="nightly", cron=cron, parameters=nightly_params, concurrency_limit=1),
+            retrain.to_deployment(name="weekly-retrain", cron=retrain_cron, parameters=retrain_params,
+                                  concurrency_limit=1)]
 
 
 def serve_all(settings: Settings, cron: str = "0 3 * * *", retrain_cron: str = "0 4 * * 0",

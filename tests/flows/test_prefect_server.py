@@ -112,6 +112,7 @@ def test_prefect_yaml_deploys_both_flows_and_a_worker_runs_the_nightly(project_h
         deployment = httpx.get(f"{prefect_api}/deployments/name/trust-tagger-nightly/nightly").json()
         assert deployment["work_pool_name"] == "trust-tagger" and deployment["parameters"] == {"source": "arxiv"}
         assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["0 3 * * *"]
+        assert deployment["global_concurrency_limit"]["limit"] == 1  # two nights never race on the watermark
         retrain = httpx.get(f"{prefect_api}/deployments/name/trust-tagger-retrain/weekly-retrain").json()
         assert [s["schedule"]["cron"] for s in retrain["schedules"]] == ["0 4 * * 0"]
 

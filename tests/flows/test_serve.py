@@ -21,6 +21,7 @@ def test_deployments_carry_the_configured_source_list_and_store(tmp_path, monkey
     assert retrain.parameters == {"list_dir": str(tmp_path / "list"), "db": nightly.parameters["db"]}
     assert [s.schedule.cron for s in nightly.schedules] == ["* * * * *"]
     assert "since" not in nightly.parameters  # the window comes from the watermark at run time
+    assert nightly.concurrency_limit == retrain.concurrency_limit == 1
 
     settings.source, settings.merge_mode = "snapshot", "pr"
     assert deployments(settings)[0].parameters["source"] == "snapshot"

@@ -124,7 +124,11 @@ def notify_digest(settings: Settings, result: dict):
     c = result["counts"]
     title = (f"trust-tagger {c['until']}: {c['accepted']} accepted, {c['queued']} queued"
              + (f", {c['malformed']} malformed" if c.get("malformed") else ""))
-    return notify(settings.notify_urls, title, result["digest"], "success")
+    try:
+        return notify(settings.notify_urls, title, result["digest"], "success")
+    except Exception:  # the night is complete and recorded: a messaging problem must not fail it
+        log.exception("could not send the nightly digest")
+        return None
 
 
 def notify_failure(settings: Settings, run_id: str, source: str, since: dt.date, until: dt.date,
