@@ -135,7 +135,7 @@ def notify_failure(settings: Settings, run_id: str, source: str, since: dt.date,
                    exc: BaseException):
     reason = " ".join(str(exc).split()) or type(exc).__name__
     body = (f"The nightly run `{run_id}` ({source}, {since} .. {until}) failed: {type(exc).__name__}: {reason}\n\n"
-            "Nothing was marked as done: the next run reads the same window again.")
+            "The watermark did not move: the next run reads the same window again.")
     try:
         return notify(settings.notify_urls, f"trust-tagger nightly FAILED: {reason[:120]}", body, "failure")
     except Exception:  # never hide the run's own error behind a notification problem
