@@ -8,18 +8,15 @@ from trust_tagger.prefect_env import configure
 
 configure()
 
-from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect import flow, get_run_logger  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
 
+from flows._prefect import as_task, install_log_filter  # noqa: E402
 from trust_tagger.config import Settings, load_settings  # noqa: E402
 from trust_tagger.retrain import loop as R  # noqa: E402
 from trust_tagger.store.store import Store  # noqa: E402
 
-
-def _as_task(fn, *args, **kwargs):
-    """Run one retrain step as a Prefect task named after it (no caching: every run must recompute)."""
-    return task(fn, name=fn.__name__.replace("_", "-"), cache_policy=NO_CACHE)(*args, **kwargs)
+install_log_filter()
 
 
 @flow(name="trust-tagger-retrain", log_prints=True)
@@ -31,7 +28,8 @@ def retrain(base_model: str | None = None, epochs: int | None = None, force: boo
     settings = load_settings(list_dir=list_dir, db_url=db, reports_dir=reports_dir)
     logger = get_run_logger()
     result = R.retrain(settings, Store(settings.resolved_db_url), base_model=base_model, epochs=epochs,
-                       force=force, update=update, run_step=_as_task, log=logger.info, progress=R.progress_log(logger.info))
+                       force=force, update=update, run_step=as_task, log=logger.info,
+                       progress=R.progress_log(logger.info))
     create_markdown_artifact(markdown=R.report_markdown(result), key="trust-tagger-retrain",
                              description=f"retrain: {result.verdict}")
     return result.to_dict()

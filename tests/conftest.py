@@ -9,6 +9,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["prefect_server"]  # the prefect_api and project_home fixtures
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def model_root(tmp_path_factory):
 
 # The quick loop is `pytest -m "not slow"`: training the tiny model, Prefect's server and the browser
 # are what take the suite's time, so every test that needs one of them is marked slow here.
-SLOW_FIXTURES = {"model_root", "prefect_harness"}
+SLOW_FIXTURES = {"model_root", "prefect_harness", "prefect_api", "project_home"}
 
 
 def pytest_collection_modifyitems(config, items):

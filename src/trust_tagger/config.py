@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trust_tagger.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A setting that cannot be used (unknown name, bad value), named with where it came from (the file
     or the variable); the CLI prints it as one line."""
 
@@ -74,11 +76,31 @@ class Settings:
     review_https: bool = False
     state_dir: Path = Path("data/state")  # small private state: the review page's session secret, logouts
     retrain_min_decisions: int = 50
+    # Where a run reads papers when no --source is given: "snapshot" or "arxiv". Empty: a one-off
+    # `nightly` replays the bundled snapshot (offline), a scheduled or deployed run reads arXiv.
+    source: str = ""
+    # How accepted papers reach the list: "direct" writes into the list checkout; "pr" commits the
+    # night's lines on a new branch, pushes it and opens a pull request (token: GITHUB_TOKEN).
+    merge_mode: str = "direct"
+    github_repo: str = ""  # "owner/name"; empty: read from the list checkout's `github_remote` URL
+    github_remote: str = "origin"
+    github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://HOST/api/v3
+    github_base: str = ""  # branch the pull request targets; empty: the checkout's current branch
+    notify_urls: list[str] = field(default_factory=list)  # apprise URLs (mailto://, slack://, json://, ...)
+    review_url: str = ""  # the review page as maintainers reach it, e.g. https://review.example.org
+    backfill_chunk_days: int = 7  # a week of arXiv audio papers is ~150 records: one classify task
     root: Path = field(default_factory=project_root)
 
     def path(self, p: Path | str) -> Path:
         p = Path(p)
         return p if p.is_absolute() else self.root / p
+
+    def run_source(self, scheduled: bool = False) -> str:
+        """The source a run reads when none was given (see ``source``)."""
+        source = self.source or ("arxiv" if scheduled else "snapshot")
+        if source not in SOURCES:
+            raise ConfigError(f"unknown source {source!r}: use one of {', '.join(SOURCES)}")
+        return source
 
     @property
     def resolved_db_url(self) -> str:
@@ -91,6 +113,8 @@ class Settings:
         return self.db_url
 
 
+SOURCES = ("snapshot", "arxiv")
+MERGE_MODES = ("direct", "pr")
 _PATH_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type in ("Path", Path)}
 
 
@@ -111,6 +135,11 @@ def _coerce(name: str, value: Any, where: str = "") -> Any:
     except (TypeError, ValueError) as exc:
         kind = "a number" if ftype in ("float", float) else "a whole number" if ftype in ("int", int) else "a path"
         raise ConfigError(f"{where or name} = {value!r} is not {kind}") from exc
+    if ftype in ("list[str]", list[str]):
+        # An env var holds several URLs separated by spaces or commas (apprise's own convention).
+        return value.replace(",", " ").split() if isinstance(value, str) else [str(v) for v in value]
+    if name == "merge_mode" and value not in MERGE_MODES:
+        raise ConfigError(f"{where or name}: merge_mode must be one of {', '.join(MERGE_MODES)}, got {value!r}")
     return value
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from trust_tagger.errors import UserError
+
 log = logging.getLogger(__name__)
 
 # mkstemp(prefix=".<name>.", suffix=".tmp") names: a dot, the file's name, 8 random characters.
@@ -21,7 +23,7 @@ _TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 LOCK_NOTICE_SECONDS = 2.0  # a writer that waited this long says what it is waiting for
 
 
-class LockTimeout(Exception):
+class LockTimeout(UserError):
     """Another writer held a directory's lock for longer than the caller would wait."""
 
 

@@ -2,6 +2,11 @@
 
 Without a configured server Prefect starts a temporary local one (SQLite under PREFECT_HOME).
 Users with a real server set PREFECT_API_URL themselves; setdefault never overrides them.
+
+Logging: Prefect's own internals stay at WARNING, but the run loggers (``get_run_logger()``) log at
+INFO and the warnings of ``trust_tagger.*`` library loggers are sent too (PREFECT_LOGGING_EXTRA_LOGGERS),
+so a run's counts and arXiv's retries reach the server (``prefect flow-run logs``). The terminal only shows WARNING and
+up, as before: a CLI run prints its own summary.
 """
 
 from __future__ import annotations
@@ -16,6 +21,10 @@ OFFLINE_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_UI_ENABLED": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "INFO",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "trust_tagger",
 }
 
 

@@ -12,8 +12,7 @@ import pytest
 
 from trust_tagger.config import DEFAULT_ARXIV_QUERY, Settings
 from trust_tagger.ingest.arxiv import ArxivClient, ArxivError, entry_to_record, parse_retry_after
-from trust_tagger.ingest.records import MalformedRecord, paper_from_dict
-from trust_tagger.ingest.sources import FeedStatus
+from trust_tagger.ingest.records import FeedStatus, MalformedRecord, paper_from_dict
 
 try:
     from tests.arxiv_server import ArxivStubServer, Fault, paper

@@ -81,3 +81,37 @@ def test_digest_table(tmp_path: Path) -> None:
 def test_empty_digest_still_has_its_table() -> None:
     text = render_digest([])
     assert "0 paper(s)." in text and "| Source | Title | Summary |" in text
+
+
+def test_digest_reads_like_a_daily_listing() -> None:
+    """Issue 12, item 7: date heading, separate tables for accepted / queued / adjacent papers,
+    grouped by category, authors and arXiv link on every paper, the optional core score shown."""
+    rows = [
+        _row(section="accepted", authors=["Ada Lovelace", "Alan Turing"], categories=["cs.SD", "eess.AS"]),
+        _row(arxiv_id="2601.00003", link="", title="Speaker Privacy", section="accepted", labels=["privacy/general"],
+             relevance=0.95, authors=[f"Author {i}" for i in range(9)]),
+        _row(arxiv_id="2601.00004", link="", title="Spoof Detection", section="queued", labels=["safety/deepfake"],
+             relevance=0.5, review_link="https://review.example.org/paper/arxiv:2601.00004"),
+        _row(arxiv_id="2601.00005", link="", title="Codec Robustness", section="adjacent", labels=[], relevance=0.6, core=0.2),
+    ]
+    text = render_digest(rows, date="2026-03-15", notes=["Window 2026-03-14 .. 2026-03-15."],
+                         review_url="https://review.example.org/")
+    lines = text.splitlines()
+    assert lines[0] == "# trust-tagger nightly digest — 2026-03-15"
+    assert "4 paper(s). 2 accepted, 1 queued, 1 adjacent." in lines and "Window 2026-03-14 .. 2026-03-15." in lines
+    heads = [line for line in lines if line.startswith("#")]
+    assert heads == ["# trust-tagger nightly digest — 2026-03-15", "## Accepted: added to the list (2)",
+                     "### privacy (1)", "### safety (1)", "## Queued for review (1)", "### safety (1)",
+                     "## Adjacent: relevant, not core to the list (1)", "### uncategorised (1)"]
+    accepted = text[text.index("## Accepted"):text.index("## Queued")]
+    assert "Ada Lovelace, Alan Turing" in accepted and "cs.SD" in accepted
+    assert "Author 0, Author 1, Author 2, Author 3, Author 4, Author 5 et al." in accepted
+    queued = text[text.index("## Queued"):text.index("## Adjacent")]
+    assert "Decide them on the review page: https://review.example.org/queue" in queued
+    assert "| [arXiv](https://arxiv.org/abs/2601.00004) · [review](https://review.example.org/paper/arxiv:2601.00004) |" \
+        in queued and "Spoof Detection" not in accepted
+    adjacent = text[text.index("## Adjacent"):]
+    assert "Codec Robustness" in adjacent and "core 0.20" in adjacent and "core" not in accepted
+    for line in lines:
+        if line.startswith("| [arXiv]("):
+            assert line.replace("\\|", "").count("|") == 4

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from doubles import keyword_classify
 from trust_tagger.config import load_settings
 from trust_tagger.ingest.records import MalformedRecord
 from trust_tagger.ingest.sources import records_for
@@ -14,23 +15,6 @@ from trust_tagger.listfile.parse import parse_list
 from trust_tagger.nightly import steps as pipeline
 
 WINDOW = (dt.date(2026, 2, 1), dt.date(2026, 2, 7))  # holds two jailbreak papers
-
-
-def keyword_classify(records):
-    out = []
-    for r in records:
-        text = (r["title"] + " " + r["abstract"]).lower()
-        jail = "jailbreak" in text
-        spoof = "spoof" in text or "deepfake" in text
-        rel = 0.97 if jail else 0.5 if spoof else 0.02
-        decision = "accept" if jail else "review" if spoof else "reject"
-        out.append({"arxiv_id": r["arxiv_id"], "relevance": rel, "relevance_class": 2 if jail else 0,
-                    "labels": ["safety"] if (jail or spoof) else [],
-                    "categories": {"safety": rel}, "subcategories": {"safety/jailbreak": 0.9 if jail else 0.1,
-                                                                      "safety/deepfake": 0.8 if spoof else 0.1},
-                    "targets": ["safety/jailbreak"] if jail else ["safety/deepfake"] if spoof else [],
-                    "decision": decision, "model_version": "kw-test"})
-    return out
 
 
 @pytest.fixture
@@ -170,7 +154,7 @@ def test_core_policy_leaves_adjacent_papers_off_the_list_and_reports_them(store,
     assert counts["adjacent"] == len(spoof)
     assert f"Adjacent papers left out by merge_policy=core ({len(spoof)})" in report["markdown"]
     digest = (settings.path(settings.reports_dir) / "test-run" / "digest.md").read_text()
-    assert f"## Adjacent ({len(spoof)})" in digest and spoof[0].title[:30] in digest
+    assert f"## Adjacent: relevant, not core to the list ({len(spoof)})" in digest and spoof[0].title[:30] in digest
 # -- the list is the truth of what is merged (issue 10, items 1, 3, 4) ----------------------------------------
 def _accept(store, arxiv_id, labels, title=None):
     raw = {"arxiv_id": arxiv_id, "title": title or f"Jailbreaking audio LLMs, take {arxiv_id}",

@@ -6,20 +6,17 @@ verb raises :class:`CliError` when it wants a specific exit code (2: the command
 asked), any listed project error exits 1.
 
 Prefect logs a failed task and flow with the whole traceback (a chained ArxivError: 12 tracebacks,
-738 lines for one unreachable server). While the CLI runs a flow, :func:`one_line_run_logs` keeps
-those log records but drops the traceback of the errors listed here, so Prefect says it in one line
-and the boundary says it once more, with what to do.
+738 lines for one unreachable server). The flows install ``flows._prefect.OneLineErrors`` on
+Prefect's run loggers, which drops the traceback of the errors listed here (and the repeated records
+of one exception), so Prefect says it in one line, scheduled or not, and the boundary says it once
+more, with what to do.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import logging
 
 import typer
-
-PREFECT_RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 
 
 class CliError(Exception):
@@ -31,20 +28,10 @@ class CliError(Exception):
 
 
 def project_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions users can cause; imported lazily so ``--help`` stays fast."""
-    from trust_tagger.config import ConfigError
-    from trust_tagger.files import LockTimeout
-    from trust_tagger.ingest.arxiv import ArxivError
-    from trust_tagger.listfile.parse import ListError
-    from trust_tagger.model.artifacts import ModelIntegrityError
-    from trust_tagger.model.registry import RegistryError
-    from trust_tagger.nightly.steps import WindowError
-    from trust_tagger.review.queue import ReviewError
-    from trust_tagger.simulate.workspace import SimulationError
-    from trust_tagger.store.database import StoreError
+    """Exceptions users can cause (``trust_tagger.errors``: every room marks its own)."""
+    from trust_tagger.errors import user_errors
 
-    return (ArxivError, ConfigError, ListError, LockTimeout, ModelIntegrityError, RegistryError, ReviewError,
-            SimulationError, StoreError, WindowError, FileNotFoundError)
+    return user_errors()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -78,24 +65,3 @@ def wrap_commands(app: typer.Typer) -> None:
     for group in app.registered_groups:
         if group.typer_instance is not None:
             wrap_commands(group.typer_instance)
-
-
-class _NoTracebackForProjectErrors(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], project_errors()):
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-@contextlib.contextmanager
-def one_line_run_logs():
-    """Around a flow run from the CLI: Prefect's failure logs of project errors lose their traceback."""
-    quiet = _NoTracebackForProjectErrors()
-    loggers = [logging.getLogger(name) for name in PREFECT_RUN_LOGGERS]
-    for logger in loggers:
-        logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeFilter(quiet)

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from trust_tagger.cli.errors import one_line_run_logs
 from trust_tagger.cli.options import DbOpt, ListDirOpt, ReportsDirOpt
 from trust_tagger.config import load_settings
 
@@ -50,10 +49,8 @@ def register(app: typer.Typer) -> None:
         if prefect:
             from flows.retrain import retrain as retrain_flow
 
-            with one_line_run_logs():
-                result = retrain_flow(base_model=base_model, epochs=epochs, force=force,
-                                      list_dir=str(settings.list_dir), db=settings.db_url,
-                                      reports_dir=str(settings.reports_dir), update=update)
+            result = retrain_flow(base_model=base_model, epochs=epochs, force=force, list_dir=str(settings.list_dir),
+                                  db=settings.db_url, reports_dir=str(settings.reports_dir), update=update)
             report_dir = Path(result["report_dir"])
         else:
             from trust_tagger.cli.progress import StagedProgress

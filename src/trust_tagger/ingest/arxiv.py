@@ -2,7 +2,7 @@
 
 The nightly job asks arXiv for the audio papers of a date window. Five things make that harder
 than one GET, and this module exists to absorb them so callers only see records (and a
-:class:`~trust_tagger.ingest.sources.FeedStatus`) or ``ArxivError``:
+:class:`~trust_tagger.ingest.records.FeedStatus`) or ``ArxivError``:
 
 * arXiv asks for at most one request every three seconds on one connection (Terms of Use for
   arXiv APIs; user manual §3.1.1.2), so requests are spaced with an injectable clock and sleep.
@@ -46,8 +46,9 @@ import httpcore
 import httpx
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 
+from trust_tagger.errors import UserError
 from trust_tagger.ids import parse_arxiv_id
-from trust_tagger.ingest.sources import FeedStatus
+from trust_tagger.ingest.records import FeedStatus
 
 if TYPE_CHECKING:
     from trust_tagger.config import Settings
@@ -67,7 +68,7 @@ _ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
-class ArxivError(RuntimeError):
+class ArxivError(UserError, RuntimeError):
     """arXiv could not be read: a request error, an API error entry, or retries exhausted."""
 
 

@@ -146,3 +146,12 @@ def paper_from_dict(raw: dict, require_date: bool = True) -> Paper:
         authors=authors,
         categories=categories,
     )
+
+
+@dataclass
+class FeedStatus:
+    """Filled while a feed is read: ``complete`` turns True only when the source says the whole
+    window was served (the end confirmed, no request given up); ``warnings`` go into the report."""
+
+    complete: bool = False
+    warnings: list[str] = field(default_factory=list)

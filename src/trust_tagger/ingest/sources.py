@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from trust_tagger.config import Settings
 from trust_tagger.files import BadLine, iter_jsonl
-from trust_tagger.ingest.records import MalformedRecord
+from trust_tagger.ingest.records import FeedStatus, MalformedRecord
 
 RawItem = dict | MalformedRecord
 
@@ -30,15 +29,6 @@ class FeedItem(NamedTuple):
 
     where: str
     raw: RawItem
-
-
-@dataclass
-class FeedStatus:
-    """Filled while a feed is read: ``complete`` turns True only when the source says the whole
-    window was served (the end confirmed, no request given up); ``warnings`` go into the report."""
-
-    complete: bool = False
-    warnings: list[str] = field(default_factory=list)
 
 
 def read_feed_located(path: Path) -> Iterator[FeedItem]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from trust_tagger.errors import UserError
 from trust_tagger.ids import normalize_title, paper_key
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ _TOC_LABEL = re.compile(r"(?P<letter>[A-Z]\d+)\.?\s*(?P<name>.+)")
 _KEY_PART = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 
 
-class ListError(Exception):
+class ListError(UserError):
     """The list cannot be read or written as asked; the message says which file and what to do."""
 
 

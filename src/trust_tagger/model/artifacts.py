@@ -15,6 +15,7 @@ import pickle
 from dataclasses import asdict
 from pathlib import Path
 
+from trust_tagger.errors import UserError
 from trust_tagger.files import atomic_write_bytes, atomic_write_json
 
 MANIFEST = "manifest.json"
@@ -22,7 +23,7 @@ WEIGHTS = "model.safetensors"
 TAGGER_JSON = "tagger.json"
 
 
-class ModelIntegrityError(RuntimeError):
+class ModelIntegrityError(UserError, RuntimeError):
     """A model folder whose files do not match its manifest (corrupted, truncated or edited)."""
 
 

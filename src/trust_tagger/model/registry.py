@@ -24,6 +24,7 @@ import re
 import shutil
 from pathlib import Path
 
+from trust_tagger.errors import UserError
 from trust_tagger.files import atomic_write_json
 
 REGISTRY_FILE = "registry.json"
@@ -32,7 +33,7 @@ _LEGACY_MODELS_DIR = Path("models")  # Settings.model_dir's default when format-
 _VERSION_RE = re.compile(r"^v(\d+)$")
 
 
-class RegistryError(RuntimeError):
+class RegistryError(UserError, RuntimeError):
     pass
 
 

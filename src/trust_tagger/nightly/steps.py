@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from rich.progress import track
 
 from trust_tagger.config import Settings
+from trust_tagger.errors import UserError
 from trust_tagger.ingest.records import MalformedRecord, paper_from_dict
 from trust_tagger.ingest.sources import FeedItem, RawItem
 from trust_tagger.routing import is_adjacent
@@ -39,7 +40,7 @@ class FetchResult:
     warnings: list[str] = field(default_factory=list)  # what looked wrong in the source (report)
 
 
-class WindowError(ValueError):
+class WindowError(UserError, ValueError):
     """A date window with nothing in it (since after until): the user asked for an impossible run."""
 
 
@@ -150,8 +151,12 @@ def classify_and_route(store: Store, keys: list[str], classify: ClassifyFn, mode
     return result
 
 
+PublishFn = Callable[..., object]
+
+
 def merge_accepted(store: Store, settings: Settings, dry_run: bool = False,
-                   notify: Callable[[str], None] | None = None):
+                   notify: Callable[[str], None] | None = None, publish: PublishFn | None = None,
+                   proposed_once: bool = False):
     """Bring the list in line with the store: every accepted paper into each file it is filed to that
     lacks it, and earlier merges a maintainer has since corrected (rejected, filed elsewhere) undone.
 
@@ -159,6 +164,12 @@ def merge_accepted(store: Store, settings: Settings, dry_run: bool = False,
     killed between two files, or between the write and the bookkeeping, converges on the next run, and
     a maintainer's checkout reset to before a merge gets its lines back. Reading the store, writing the
     list and recording what the list now holds happen under the list's lock: two merges queue.
+
+    ``publish(result, written_keys)`` runs between the write and the bookkeeping, under the lock
+    (commit, push, pull request: ``delivery.publish``): when it raises, nothing is recorded as merged,
+    so the next run proposes the same papers again. ``proposed_once`` (pull-request mode): the base
+    branch lacks a proposed line until the maintainers merge its pull request, so a paper recorded as
+    merged is not proposed again; removals of corrected papers still apply.
     """
     from trust_tagger.listfile.guard import list_writer
     from trust_tagger.listfile.merge import MergeItem, merge_papers
@@ -168,6 +179,8 @@ def merge_accepted(store: Store, settings: Settings, dry_run: bool = False,
     with list_writer(settings.path(settings.list_dir), timeout, notify) as list_dir:
         items, remove, keys = [], {}, []
         for row in store.papers_for_the_list():
+            if proposed_once and row.status == "accepted" and row.merged_at is not None:
+                continue
             wanted = [target_file(t) for t in row.labels] if row.status == "accepted" else []
             stale = set(row.merged_files) - set(wanted)
             if stale:
@@ -180,6 +193,9 @@ def merge_accepted(store: Store, settings: Settings, dry_run: bool = False,
                               remove=remove, lock_timeout=timeout, notify=notify)
         if not dry_run and keys:
             skipped = [key for key, _ in result.skipped]
+            if publish is not None and result.changed_files:
+                publish(result, [it.key for it in items
+                                 if it.key not in result.already_listed and it.key not in skipped])
             store.mark_merged([k for k in keys if k not in skipped],
                               {k: result.placed.get(k, []) for k in keys}, unmerged=skipped)
     return result

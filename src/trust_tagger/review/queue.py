@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from trust_tagger.errors import UserError
 from trust_tagger.routing import is_adjacent
 from trust_tagger.store.schema import PaperRow, PredictionRow, ReviewItemRow
 from trust_tagger.store.store import Store
@@ -20,7 +21,7 @@ QUEUE_STATES = ("pending", "deferred")
 DECIDED_STATUSES = ("accepted", "rejected", "listed")
 
 
-class ReviewError(ValueError):
+class ReviewError(UserError, ValueError):
     """A decision that cannot be applied as asked (bad label, wrong action for the paper's state)."""
 
 

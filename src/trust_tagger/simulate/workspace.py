@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Callable
 
 from trust_tagger.config import Settings
+from trust_tagger.errors import UserError
 from trust_tagger.files import BadLine, atomic_write_text, iter_jsonl
 from trust_tagger.ids import parse_arxiv_id
 
 
-class SimulationError(RuntimeError):
+class SimulationError(UserError, RuntimeError):
     """A replay that cannot run as asked (a start model trained on other labels, an empty window)."""
 
 

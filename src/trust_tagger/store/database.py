@@ -21,12 +21,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from trust_tagger.errors import UserError
+
 # Postgres session-level advisory lock id of the store's migrations ("tt-migr" in hex, any fixed int).
 _PG_LOCK_ID = 0x74742D6D696772
 _LOCK_TIMEOUT_SECONDS = 120  # another process migrating the same file for longer than this is stuck
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     """The store's database cannot be opened as configured (a user's mistake or an unreachable server)."""
 
 
