@@ -100,6 +100,8 @@ def test_retrain_dry_run_says_what_it_would_do_and_writes_nothing(seeded, tmp_pa
     labeled = tmp_path / "labeled"
     labeled.mkdir()
     shutil.copy(ROOT / "data" / "labeled" / "annotations.jsonl", labeled / "annotations.jsonl")
+    dense = "annotations-dense-2026-02-06.jsonl"
+    shutil.copy(ROOT / "data" / "labeled" / dense, labeled / dense)
     for name, value in {"HOME": tmp_path, "LIST_DIR": ROOT / "data" / "awesome-list", "LABELED_DIR": labeled,
                         "SNAPSHOT_PATH": ROOT / "data" / "raw" / "arxiv-audio-papers.jsonl.gz",
                         "MODEL_DIR": tmp_path / "models"}.items():
@@ -111,6 +113,7 @@ def test_retrain_dry_run_says_what_it_would_do_and_writes_nothing(seeded, tmp_pa
     r = runner.invoke(app, ["retrain", "--dry-run", "--db", seeded.url, "--reports-dir", str(tmp_path / "reports")])
     assert r.exit_code == 0, r.output
     assert "labels: " in r.output and "(train " in r.output
+    assert "'dense': " in r.output  # every annotation file is counted, the dense labels too
     assert "review decisions: 1 in the store, 1 new since the last retrain" in r.output
     assert "current model: none" in r.output
     assert "expected time: about" in r.output and "per epoch per 1,000 abstracts" in r.output

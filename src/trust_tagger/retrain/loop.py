@@ -286,13 +286,13 @@ def plan(settings: Settings, store: Store, *, epochs: int | None = None, force: 
     from trust_tagger.files import write_jsonl
     from trust_tagger.model import registry as registry
     from trust_tagger.model.config import TrainConfig
-    from trust_tagger.retrain.dataset import decision_files
+    from trust_tagger.retrain.dataset import annotation_files, decision_files
     from trust_tagger.review.export import decision_records, decisions_path
 
     records = decision_records(store)
     labeled = settings.path(settings.labeled_dir)
     with tempfile.TemporaryDirectory(prefix="trust-tagger-plan-") as tmp:
-        for path in [labeled / "annotations.jsonl", *decision_files(labeled)]:  # what the builder reads
+        for path in [*annotation_files(labeled), *decision_files(labeled)]:  # what the builder reads
             if path.is_file():
                 shutil.copy2(path, Path(tmp) / path.name)
         write_jsonl(Path(tmp) / decisions_path(settings).name, records)
