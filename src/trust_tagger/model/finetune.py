@@ -129,6 +129,8 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
     sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then linear decay to 0
         opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
     use_amp = device.type == "cuda"
+    if getattr(cfg, "gradient_checkpointing", False):
+        enable_checkpointing(net.encoder)
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
     best_score, best_state, bad = -1.0, None, 0
     lengths = [len(x) for x in ids]
@@ -191,12 +193,32 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
     if best_state is not None:
         net.load_state_dict(best_state)
     del opt, sched, best_state
+    disable_checkpointing(net.encoder)
     release_memory()
     info = {"fine_tune_seconds": round(time.time() - t0, 1),
             "best_epoch": max(history, key=lambda h: h["val_score"])["epoch"] if history else 0,
             "stopped_for_time": stopped_for_time}
     return history, info
 
+def enable_checkpointing(encoder) -> None:
+    """Activation checkpointing on the encoder (the transformers name changed: take what it has)."""
+    kwargs = {"use_reentrant": False}
+    if hasattr(encoder, "activation_checkpointing_enable"):
+        encoder.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+
+
+def checkpointing_on(encoder) -> bool:
+    if hasattr(type(encoder), "is_activation_checkpointing"):
+        return bool(encoder.is_activation_checkpointing)
+    return bool(getattr(encoder, "is_gradient_checkpointing", False))
+
+
+def disable_checkpointing(encoder) -> None:
+    fn = getattr(encoder, "activation_checkpointing_disable", None) or getattr(encoder, "gradient_checkpointing_disable", None)
+    if fn is not None and checkpointing_on(encoder):
+        fn()
 
 
 def release_memory() -> None:

@@ -106,6 +106,7 @@ class TrustTagger:
             self.blend = {"relevance": w, "categories": dict(w)}
         else:
             self._choose_blend(parts, val_y)
+        self._set_core_blend(parts)
         raw = self._blend(parts)
         self._calibrate(raw, validation)
         self.info["train_seconds"] = round(time.time() - t0, 1)
@@ -189,15 +190,22 @@ class TrustTagger:
         }
         self.info["blend_validation"] = {"relevance_ap": best_r[0], "category_mean_ap": best_c[0]}
 
+    def _set_core_blend(self, parts) -> None:
+        """Member weights of the cond / large heads the core score is made of (``config.core_weights``;
+        None = the relevance weights)."""
+        if self.config.core_weights is not None:
+            self.blend["core"] = {n: float(v) for n, v in self.config.core_weights.items() if n in parts}
+
     def _blend(self, parts) -> RawScores:
         wr, wc = self.blend["relevance"], self.blend["categories"]
+        wk = self.blend.get("core", wr)  # models saved before the core blend used the relevance weights
         gate = parts["audio_gate"]["relevance"] if "audio_gate" in parts else 0.0
         return RawScores(
             relevance=sum(w * parts[n]["relevance"] for n, w in wr.items() if n in parts) + gate,
             relevance_class=parts["net"]["relevance_class"],
             categories=sum(w * parts[n]["categories"] for n, w in wc.items() if n in parts),
             subcategories=sum(w * parts[n]["subcategories"] for n, w in wc.items() if n in parts),
-            cond=_weighted(parts, wr, "cond"), large=_weighted(parts, wr, "large"),
+            cond=_weighted(parts, wk, "cond"), large=_weighted(parts, wk, "large"),
         )
 
     def _calibrate(self, raw: RawScores, validation) -> None:
