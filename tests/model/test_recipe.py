@@ -49,3 +49,23 @@ def test_core_weights_choose_the_members_of_the_cond_and_large_heads(model_root,
     again = TrustTagger.load(tmp_path / "m")
     assert again.blend["core"] == {"tfidf": 1.0}
     assert np.allclose(again.predict_proba(papers).core, model.predict_proba(papers).core, atol=1e-6)
+
+
+def test_the_kept_epochs_validation_pass_is_not_computed_twice(model_root, monkeypatch):
+    """One epoch kept = the last one: blending and calibration reuse its validation embeddings."""
+    train, val = _splits()
+    calls = []
+    real = TrustTagger._net_logits
+
+    def spy(self, records, progress=None):
+        calls.append(len(records))
+        return real(self, records, progress)
+
+    monkeypatch.setattr(TrustTagger, "_net_logits", spy)
+    model = TrustTagger(tiny_config(tiny_base_model(model_root))).fit(train, val)
+    assert model.info["best_epoch"] == model.history[-1]["epoch"] == 1
+    assert calls.count(len(val)) == 1 and calls.count(len(train)) == 1
+    monkeypatch.setattr(TrustTagger, "_net_logits", real)
+    fresh = model._blend(model._member_logits(val))  # what a recomputation gives: what was calibrated on
+    s = model.predict_proba(val)
+    assert np.allclose(s.relevance, model.calibration.relevance(fresh.relevance), atol=1e-6)

@@ -132,7 +132,7 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
     if getattr(cfg, "gradient_checkpointing", False):
         enable_checkpointing(net.encoder)
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
-    best_score, best_state, bad = -1.0, None, 0
+    best_score, best_state, bad, best_epoch = -1.0, None, 0, 0
     lengths = [len(x) for x in ids]
     step = 0
     stopped_for_time = False
@@ -184,7 +184,7 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
                              "seconds": round(time.time() - t0, 1)})
         log(f"epoch {epoch + 1}: loss {np.mean(losses):.4f} val {score:.4f} ({time.time() - t0:.0f}s)")
         if score > best_score + 1e-4:
-            best_score, bad = score, 0
+            best_score, bad, best_epoch = score, 0, epoch + 1
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         else:
             bad += 1
@@ -196,7 +196,7 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
     disable_checkpointing(net.encoder)
     release_memory()
     info = {"fine_tune_seconds": round(time.time() - t0, 1),
-            "best_epoch": max(history, key=lambda h: h["val_score"])["epoch"] if history else 0,
+            "best_epoch": best_epoch,  # the epoch whose weights the net now holds
             "stopped_for_time": stopped_for_time}
     return history, info
 

@@ -93,14 +93,22 @@ class TrustTagger:
             self._init_heads_from_probe(frozen_train, train)
             log(f"linear-probe heads fitted ({time.time() - t0:.0f}s)")
         val_y = label_matrix(validation)
-        self.history, info = fine_tune(self.net, self.tokenizer, train, cfg, self.device,
-                                       validate=lambda: _val_score(self._net_logits(validation)[0], val_y),
+        last: dict = {}
+
+        def validate() -> float:
+            z, last["embeddings"] = self._net_logits(validation)
+            return _val_score(z, val_y)
+
+        self.history, info = fine_tune(self.net, self.tokenizer, train, cfg, self.device, validate=validate,
                                        progress=progress, log=log, t0=t0)
         self.info.update(info)
 
-        # Ensemble members, blend weights, calibration, thresholds: all on validation.
+        # Ensemble members, blend weights, calibration, thresholds: all on validation. When the kept
+        # epoch is the last one, its validation pass is reused (one encoder pass of the validation
+        # papers less: ~90 s of 458 papers on 2 loaded cores).
         self._fit_members(train, frozen_train)
-        parts = self._member_logits(validation)
+        kept_last = bool(self.history) and info.get("best_epoch") == self.history[-1]["epoch"]
+        parts = self._member_logits(validation, embeddings=last.get("embeddings") if kept_last else None)
         if cfg.blend_weights:
             w = {n: float(v) for n, v in cfg.blend_weights.items() if n in parts}
             self.blend = {"relevance": w, "categories": dict(w)}
