@@ -32,6 +32,7 @@ class TrainConfig:
     # Member weights of the cond / large heads in the core score (heads.core_logit); None = the relevance
     # weights above.
     core_weights: dict | None = None
+    core_exponent: float = 0.75  # heads.core_logit: P(rel) (P(core | rel) P(large))^e; e chosen on validation
     # Relevance logit offset for papers with no audio/speech word at all (guide: non-audio trust papers are 0).
     audio_gate: float = 6.0
     max_train_seconds: float | None = 420.0  # fine-tuning stops here (best epoch kept): `train` must fit 10 min

@@ -29,7 +29,15 @@ from trust_tagger.model.calibration import Calibration, logit
 from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores, Scores
 from trust_tagger.model.encoder import collate, length_sorted_batches, mentions_audio, record_text, tokenize
-from trust_tagger.model.finetune import _mean_ap, _null, _rel_ap, _seed_all, _stage, fine_tune
+from trust_tagger.model.finetune import (
+    _mean_ap,
+    _null,
+    _rel_ap,
+    _seed_all,
+    _stage,
+    fine_tune,
+    limit_allocator_retention,
+)
 from trust_tagger.model.heads import FeatureLR, calibrate, calibrated_scores, core_logit, label_matrix
 from trust_tagger.model.network import N_CAT, N_SUB, SL_CAT, SL_CLS, SL_COND, SL_LARGE, SL_SUB, _torch, build_net
 from trust_tagger.routing import Thresholds
@@ -81,6 +89,7 @@ class TrustTagger:
 
         cfg = self.config
         t0 = time.time()
+        limit_allocator_retention()
         _seed_all(cfg.seed)
         self.device = pick_device()
         self.tokenizer, encoder = load_encoder(cfg.base_model)
@@ -97,7 +106,7 @@ class TrustTagger:
 
         def validate() -> float:
             z, last["embeddings"] = self._net_logits(validation)
-            return _val_score(z, val_y)
+            return _val_score(z, val_y, cfg.core_exponent)
 
         self.history, info = fine_tune(self.net, self.tokenizer, train, cfg, self.device, validate=validate,
                                        progress=progress, log=log, t0=t0)
@@ -219,7 +228,7 @@ class TrustTagger:
     def _calibrate(self, raw: RawScores, validation) -> None:
         cfg = self.config
         self.calibration, self.thresholds = calibrate(raw, validation, cfg.precision_target, cfg.npv_target,
-                                                      cfg.feed_prior)
+                                                      cfg.feed_prior, cfg.core_exponent)
 
     def _scores_from_raw(self, raw: RawScores) -> Scores:
         return calibrated_scores(self.calibration, raw)
@@ -265,7 +274,7 @@ def _weighted(parts: dict, weights: dict[str, float], head: str) -> np.ndarray |
     return sum(w * parts[n][head] for n, w in have.items()) / total if total else None
 
 
-def _val_score(z: np.ndarray, y) -> float:
+def _val_score(z: np.ndarray, y, core_exponent: float = 0.75) -> float:
     """Early-stopping score: relevance AP, mean category AP (relevant papers) and, where the net has the
     core heads, core AP (papers whose class is known), equally weighted: the epoch kept is the one best
     at the maintainers' taste too, not only at relevance."""
@@ -276,7 +285,7 @@ def _val_score(z: np.ndarray, y) -> float:
     parts = [s, c]
     if z.shape[1] >= SL_LARGE.stop:
         known = exact | (rel == 0)
-        parts.append(_rel_ap(core_logit(z[known, 0], z[known, SL_COND.start], z[known, SL_LARGE.start]),
+        parts.append(_rel_ap(core_logit(z[known, 0], z[known, SL_COND.start], z[known, SL_LARGE.start], core_exponent),
                              (cls[known] == 2).astype(float)))
     return float(np.nanmean(parts))
 
