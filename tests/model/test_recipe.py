@@ -69,3 +69,53 @@ def test_the_kept_epochs_validation_pass_is_not_computed_twice(model_root, monke
     fresh = model._blend(model._member_logits(val))  # what a recomputation gives: what was calibrated on
     s = model.predict_proba(val)
     assert np.allclose(s.relevance, model.calibration.relevance(fresh.relevance), atol=1e-6)
+
+
+def test_core_exponent_is_fitted_with_the_calibration_and_older_models_keep_the_square_root():
+    from trust_tagger.model.calibration import Calibration
+    from trust_tagger.model.contracts import RawScores
+    from trust_tagger.model.heads import calibrate, calibrated_scores, core_logit
+
+    _, val = _splits()
+    val = val * 4  # enough papers of each class for the fits
+    n = len(val)
+    rng = np.random.default_rng(0)
+    y = np.array([e.relevance for e in val])
+    raw = RawScores(relevance=np.where(y > 0, 2.0, -2.0) + rng.normal(0, 1, n), relevance_class=rng.normal(0, 1, (n, 3)),
+                    categories=rng.normal(0, 1, (n, 7)), subcategories=rng.normal(0, 1, (n, raw_subs())),
+                    cond=np.where(y == 2, 1.0, -1.0) + rng.normal(0, 1, n), large=rng.normal(0, 1, n))
+    cores = {}
+    for e in (0.5, 1.0):
+        cal, _ = calibrate(raw, val, core_exponent=e)
+        assert cal.core_exponent == e
+        z = core_logit(raw.relevance, raw.cond, raw.large, e)
+        p = 1 / (1 + np.exp(-raw.relevance * cal.relevance_a - cal.relevance_b))
+        cores[e] = calibrated_scores(cal, raw).core
+        assert np.allclose(cores[e], np.minimum(1 / (1 + np.exp(-(cal.core_a * z + cal.core_b))), p))
+        assert Calibration.from_dict(cal.to_dict()).core_exponent == e
+    assert not np.allclose(cores[0.5], cores[1.0])
+    old = Calibration(core_a=2.0, core_b=-1.0).to_dict()
+    del old["core_exponent"]  # calibration.json of a model saved before the exponent was stored
+    assert Calibration.from_dict(old).core_exponent == 0.5
+
+
+def raw_subs():
+    from trust_tagger.taxonomy import SUBCATEGORIES
+
+    return len(SUBCATEGORIES)
+
+
+def test_training_caps_heap_retention_before_it_allocates(model_root, monkeypatch):
+    import trust_tagger.model.tagger as T
+    from trust_tagger.model.finetune import limit_allocator_retention
+
+    assert limit_allocator_retention() is True  # glibc accepts both settings (Linux test machines)
+    order = []
+    monkeypatch.setattr(T, "limit_allocator_retention", lambda: order.append("mallopt") or True)
+    import trust_tagger.model.encoder as enc
+
+    real = enc.load_encoder
+    monkeypatch.setattr(enc, "load_encoder", lambda name: order.append("load") or real(name))
+    train, val = _splits()
+    TrustTagger(tiny_config(tiny_base_model(model_root))).fit(train, val)
+    assert order[:2] == ["mallopt", "load"]
