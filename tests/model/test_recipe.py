@@ -109,13 +109,14 @@ def test_training_caps_heap_retention_before_it_allocates(model_root, monkeypatc
     import trust_tagger.model.tagger as T
     from trust_tagger.model.finetune import limit_allocator_retention
 
-    assert limit_allocator_retention() is True  # glibc accepts both settings (Linux test machines)
+    assert limit_allocator_retention(mmap_threshold=32 << 20) is True  # glibc takes both settings (Linux)
     order = []
-    monkeypatch.setattr(T, "limit_allocator_retention", lambda: order.append("mallopt") or True)
+    monkeypatch.setattr(T, "limit_allocator_retention",
+                        lambda mmap_threshold=4 << 20: order.append(("mallopt", mmap_threshold)) or True)
     import trust_tagger.model.encoder as enc
 
     real = enc.load_encoder
     monkeypatch.setattr(enc, "load_encoder", lambda name: order.append("load") or real(name))
     train, val = _splits()
     TrustTagger(tiny_config(tiny_base_model(model_root))).fit(train, val)
-    assert order[:2] == ["mallopt", "load"]
+    assert order == [("mallopt", 4 << 20), "load", ("mallopt", 32 << 20)]  # capped for training only
