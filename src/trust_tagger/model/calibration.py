@@ -112,6 +112,7 @@ class Calibration:
     subcategory_temperature: float = 1.0
     core_a: float = 1.0  # Platt on heads.core_logit (validation papers whose class is known)
     core_b: float = 0.0
+    core_exponent: float = 0.75  # of P(core | rel) and P(large) in heads.core_logit; core_a/b were fitted with it
     ece_before: dict = field(default_factory=dict)
     ece_after: dict = field(default_factory=dict)
 
@@ -138,6 +139,9 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Calibration":
+        d = dict(d)
+        if "core_a" in d and "core_exponent" not in d:
+            d["core_exponent"] = 0.5  # saved before the exponent was stored: fitted on the square-root form
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 

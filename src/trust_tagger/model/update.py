@@ -122,6 +122,7 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
     parts = tagger._member_logits(validation, embeddings=X_val)
     if tagger.config.blend_weights is None:
         tagger._choose_blend(parts, label_matrix(validation))
+    tagger._set_core_blend(parts)
     tagger._calibrate(tagger._blend(parts), validation)
     seconds = round(time.perf_counter() - t0, 2)
     tagger.info["update"] = {"kind": "heads", "from": str(getattr(tagger, "version", "") or ""),
