@@ -345,8 +345,10 @@ class TemporalSplit:
     A random split flatters: v1 scored AP 0.958 on it and 0.784 on papers the maintainers added later.
     Validation and holdout are the *dense* labels (every feed paper of those months), so their share
     of relevant papers is the feed's own and thresholds chosen there hold at the natural prior. Labels
-    of other sources dated in or after the holdout months are left out of training (the future must
-    not leak in); the frozen hashed test split stays out of training for the promotion gate.
+    of other sources dated in or after the validation month are left out of training (the future must
+    not leak in), except review decisions: they are the loop's own feedback on new papers, and a
+    retrain that dropped every decision dated after the validation month would never learn from the
+    feed again. The frozen hashed test split stays out of training for the promotion gate.
     """
 
     train: list[Example]
@@ -372,7 +374,7 @@ def temporal_split(examples: Iterable[Example], validation_from: str = TEMPORAL_
             left += 1
         elif e.source == "dense" and e.date >= validation_from:
             val.append(e)
-        elif e.date >= validation_from:
+        elif e.date >= validation_from and e.source != "decision":
             left += 1  # a sampled label from the validation or holdout months: future knowledge
         else:
             train.append(e)
