@@ -25,6 +25,10 @@ OFFLINE_DEFAULTS = {
     "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "INFO",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "trust_tagger",
+    # Prefect waits 20 s for its temporary server; on this 2-core box at load 7 (a training and a test
+    # suite alongside) it took longer and four nightly-flow tests failed with "Timed out while attempting
+    # to connect to ephemeral Prefect API server": a busy machine must slow the night, not fail it.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
 }
 
 
