@@ -58,3 +58,23 @@ def test_missing_candidate_figure_refuses():
     del m["relevance_ap"]
     decision = gate(m, metrics())
     assert not decision.promote and "no figure" in decision.reasons[0]
+
+
+def test_a_one_paper_swing_in_a_small_category_is_noise_a_larger_drop_is_not():
+    """Support 7: one flipped paper moved F1 0.857 -> 0.800 in the loop simulation; 1/7 = 0.143 is allowed."""
+    assert gate(metrics(fairness=(0.800, 7)), metrics(fairness=(0.857, 7))).promote
+    refused = gate(metrics(fairness=(0.700, 7)), metrics(fairness=(0.857, 7)))
+    assert not refused.promote and "fairness 0.857->0.700" in refused.reasons[0]
+    assert not gate(metrics(safety=(0.64, 20)), metrics()).promote  # support 20: the 0.05 margin holds
+
+
+def test_core_ap_is_guarded_when_the_split_has_enough_core_papers():
+    def with_core(ap, n=20):
+        return {**metrics(), "core_ap": ap, "n_core": n}
+
+    refused = gate(with_core(0.60), with_core(0.70))
+    assert not refused.promote and refused.reasons[0].startswith("core AP")
+    assert gate(with_core(0.66), with_core(0.70)).promote  # within 0.05
+    assert gate(with_core(0.40, n=5), with_core(0.70, n=5)).promote  # 5 core papers: not judged
+    assert gate(with_core(float("nan")), with_core(0.70)).promote  # no core score to judge
+    assert len(gate(with_core(0.70), with_core(0.70)).reasons) == 5  # AP, macro-F1, per-category, core, ECE
