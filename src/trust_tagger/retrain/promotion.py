@@ -31,8 +31,9 @@ class GatePolicy:
     ap_tolerance: float = 0.01
     macro_f1_tolerance: float = 0.01
     # Largest allowed F1 drop of one well-supported category; never smaller than what one paper can
-    # move (1 / support): at support 7 one flipped paper moved fairness 0.857 -> 0.800 and refused 16
-    # of 17 weekly heads updates of the loop simulation, on noise.
+    # move (1 / support). In the loop simulation (benchmarks/SIMULATION.md) the gate refused 14 of 17
+    # weekly heads updates; the refusal inspected was one flipped paper: fairness 0.857 -> 0.800 at
+    # support 7, on noise.
     category_margin: float = 0.05
     category_min_support: int = 5  # categories with fewer test positives are too noisy to judge
     # Bound on relevance ECE (a current model worse than this sets the bound instead). On a 176-paper test
