@@ -2,14 +2,9 @@
 registered as current, through the real CLI verb (the contract the project's checks use)."""
 
 import json
-import os
-import shutil
 
 import pytest
 from typer.testing import CliRunner
-
-from _tiny_model import copy_model
-from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -24,21 +19,9 @@ def prefect_harness():
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch, model_root):
-    """A project home with its own list copy, store, models and reports."""
-    shutil.copytree(ROOT / "data" / "awesome-list", tmp_path / "data" / "awesome-list")
-    (tmp_path / "data" / "raw").mkdir(parents=True)
-    shutil.copy(ROOT / "data" / "raw" / "arxiv-audio-papers.jsonl.gz", tmp_path / "data" / "raw")
-    for var in [v for v in os.environ if v.startswith("TRUST_TAGGER_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("TRUST_TAGGER_HOME", str(tmp_path))
-    from trust_tagger.config import load_settings
-    from trust_tagger.model import registry as registry
-
-    settings = load_settings()
-    model = copy_model(model_root, settings.path(settings.model_dir) / "v1")
-    registry.register(model, settings)
-    return tmp_path
+def home(project_home):
+    """A project home with its own list copy, store, models and reports (``prefect_server.project_home``)."""
+    return project_home
 
 
 def list_bytes(root):

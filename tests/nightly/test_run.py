@@ -4,9 +4,9 @@ and a failed run is recorded with its error and leaves the watermark where it wa
 import datetime as dt
 
 import pytest
-from test_steps import keyword_classify
 
 from arxiv_server import ArxivStubServer, Fault, paper
+from doubles import keyword_classify, keyword_steps
 from poisoned_lines import POISON
 from trust_tagger.config import load_settings
 from trust_tagger.nightly import run as N
@@ -22,25 +22,13 @@ def settings(tmp_path, list_copy):
                          reports_dir=tmp_path / "reports")
 
 
-def with_keyword_classifier(fail_at=None):
-    """A step runner that swaps the model for the keyword double and can make one step fail."""
-    def run_step(fn, *args, **kwargs):
-        if fn.__name__ == fail_at:
-            raise RuntimeError(f"{fn.__name__} exploded")
-        if fn is N.classify_route:
-            store, _settings, keys = args
-            return S.classify_and_route(store, keys, keyword_classify, "kw-test", lambda p: p["relevance"])
-        return fn(*args, **kwargs)
-    return run_step
-
-
 def runs(store):
     return [(r.status, dict(r.counts or {})) for r in store.runs()]
 
 
 def test_a_complete_run_moves_the_watermark_and_writes_the_report(settings):
     store = Store(settings.resolved_db_url)
-    result = N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=with_keyword_classifier())
+    result = N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=keyword_steps())
     assert result["counts"]["fetched"] > 0 and result["counts"]["accepted"] >= 1
     assert store.get_meta(S.WATERMARK.format(source="snapshot")) == UNTIL.isoformat()
     assert [status for status, _ in runs(store)] == ["completed"]
@@ -51,7 +39,7 @@ def test_a_failed_step_is_recorded_and_the_watermark_stays(settings, step):
     store = Store(settings.resolved_db_url)
     store.set_meta(S.WATERMARK.format(source="snapshot"), "2026-01-31")
     with pytest.raises(RuntimeError, match="exploded"):
-        N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=with_keyword_classifier(fail_at=step))
+        N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=keyword_steps(fail_at=step))
     assert store.get_meta(S.WATERMARK.format(source="snapshot")) == "2026-01-31"
     (status, counts), = runs(store)
     assert status == "failed" and "exploded" in counts["error"]
@@ -63,9 +51,9 @@ def test_a_list_dir_that_is_not_a_list_stops_the_run_before_it_starts(settings, 
     settings.list_dir = tmp_path / "no-such-list"
     store = Store(settings.resolved_db_url)
     with pytest.raises(NotAListError, match="--init"):
-        N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=with_keyword_classifier())
+        N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=keyword_steps())
     assert runs(store) == [] and store.papers() == [] and not settings.list_dir.exists()
-    result = N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=with_keyword_classifier(),
+    result = N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=keyword_steps(),
                            init_list=True)
     assert result["counts"]["merged"] >= 1 and (settings.list_dir / "papers/safety/jailbreak.md").exists()
 
@@ -76,7 +64,7 @@ def test_a_list_file_that_is_not_utf8_fails_the_run_naming_it(settings):
     (settings.list_dir / "papers/privacy/general.md").write_bytes(b"- 2025/01/01 caf\xe9\n")
     store = Store(settings.resolved_db_url)
     with pytest.raises(ListEncodingError, match=r"papers/privacy/general\.md:1"):
-        N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=with_keyword_classifier())
+        N.run_nightly(settings, store, since=SINCE, until=UNTIL, run_step=keyword_steps())
     (status, counts), = runs(store)
     assert status == "failed" and "papers/privacy/general.md:1" in counts["error"]
     assert store.get_meta(S.WATERMARK.format(source="snapshot")) is None
@@ -106,7 +94,7 @@ def arxiv_settings(settings, server, **extra):
 
 def arxiv_run(settings, store, **kwargs):
     return N.run_nightly(settings, store, source="arxiv", since=JUNE[0], until=JUNE[1],
-                         run_step=with_keyword_classifier(), **kwargs)
+                         run_step=keyword_steps(), **kwargs)
 
 
 def test_total_too_high_completes_the_run_but_keeps_the_watermark(settings):
@@ -179,7 +167,7 @@ def test_poisoned_snapshot_lines_are_each_skipped_with_their_line_and_reason(set
     snapshot = write_poisoned_snapshot(tmp_path / "poisoned.jsonl", good)
     store = Store(settings.resolved_db_url)
     result = N.run_nightly(replace(settings, snapshot_path=snapshot), store, since=SINCE, until=UNTIL,
-                           run_step=with_keyword_classifier())
+                           run_step=keyword_steps())
     counts = result["counts"]
     in_window = sum(1 for g in good if "2026-02-01" <= g.split('"date": "')[1][:10] <= "2026-02-07")
     assert counts["malformed"] == len(POISON)
