@@ -88,8 +88,9 @@ def _ranks(model, added: list[str], pool: dict) -> list[dict]:
     return out
 
 
-def run_one(name: str, model_dir: str | None, out_json: str) -> None:
-    """Train (or load) one model, score every evaluation set, write figures as JSON."""
+def run_one(name: str, model_dir: str | None, out_json: str, overrides: dict | None = None) -> None:
+    """Train (or load) one model, score every evaluation set, write figures as JSON. ``overrides``:
+    TrainConfig fields of the fine-tuned model (a recipe under test)."""
     from trust_tagger.config import load_settings
     from trust_tagger.model.baselines import FrozenEmbeddingLR, KeywordRules, TfidfLR
     from trust_tagger.model.encoder import pick_device, set_offline_defaults
@@ -101,6 +102,7 @@ def run_one(name: str, model_dir: str | None, out_json: str) -> None:
     settings = load_settings()
     train, val, holdout, test, later, added, pool, protocol = _data(settings)
     t0 = time.perf_counter()
+    res_info: dict = {}
     if name == "fine_tuned":
         from trust_tagger.model.config import TrainConfig
         from trust_tagger.model.tagger import TrustTagger
@@ -112,7 +114,10 @@ def run_one(name: str, model_dir: str | None, out_json: str) -> None:
             if leak:
                 raise SystemExit(f"{model_dir} trained on {len(leak)} evaluation papers: train it with this script")
         else:
-            model = TrustTagger(TrainConfig()).fit(train, val)
+            model = TrustTagger(TrainConfig(**(overrides or {}))).fit(train, val)
+            res_info = {"config_overrides": overrides or {}, "history": model.history,
+                        "fine_tune": {k: model.info.get(k) for k in ("best_epoch", "stopped_for_time",
+                                                                     "frozen_layers", "fine_tune_seconds")}}
             train_s = time.perf_counter() - t0
     else:
         base = {"tfidf_lr": TfidfLR, "frozen_emb_lr": FrozenEmbeddingLR, "keyword_rules": KeywordRules}[name]()
@@ -120,6 +125,7 @@ def run_one(name: str, model_dir: str | None, out_json: str) -> None:
         train_s = time.perf_counter() - t0
     res = {"name": name, "protocol": protocol, "train_seconds": round(float(train_s), 1) if train_s else None,
            "train_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    res.update(res_info)
     for part, exs in (("holdout", holdout), ("validation", val), ("test", test), ("later", later)):
         res[part] = compute_metrics(model.predict_proba(exs), exs, model.thresholds)
     res["maintainer_ranks"] = _ranks(model, added, pool)
@@ -223,9 +229,12 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--work", help="Keep each model's JSON here (default: a temporary folder).")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                    help="A TrainConfig field of the fine-tuned model, e.g. --set train_layers=2 (repeatable).")
     args = ap.parse_args()
+    overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     if args.only:
-        run_one(args.only, args.model, args.json)
+        run_one(args.only, args.model, args.json, overrides)
         return
     import tempfile
 
@@ -238,6 +247,7 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--only", name, "--json", str(out_json)]
             if args.model:
                 cmd += ["--model", args.model]
+            cmd += [a for s in args.set for a in ("--set", s)]
             print(f"running {name} ...", flush=True)
             subprocess.run(cmd, check=True)
         results.append(json.loads(out_json.read_text()))

@@ -120,3 +120,36 @@ def test_training_caps_heap_retention_before_it_allocates(model_root, monkeypatc
     train, val = _splits()
     TrustTagger(tiny_config(tiny_base_model(model_root))).fit(train, val)
     assert order == [("mallopt", 4 << 20), "load", ("mallopt", 32 << 20)]  # capped for training only
+
+
+def test_train_layers_fine_tunes_only_the_top_blocks(model_root):
+    """``train_layers=1`` on the 2-block tiny encoder: embeddings and the lower block keep their start
+    weights, the top block and the heads move, and the saved net is trainable again (a later full
+    retrain of it must not inherit frozen weights)."""
+    import torch
+
+    from trust_tagger.model.encoder import load_encoder
+    from trust_tagger.model.finetune import transformer_layers
+
+    train, val = _splits()
+    base = tiny_base_model(model_root)
+    start = {k: v.clone() for k, v in load_encoder(base)[1].state_dict().items()}
+    cfg = dataclasses.replace(tiny_config(base), train_layers=1, lp_init=False)
+    model = TrustTagger(cfg).fit(train, val)
+    after = model.net.encoder.state_dict()
+    assert len(transformer_layers(model.net.encoder)) == 2
+    moved = {k for k in start if not torch.equal(start[k], after[k])}
+    assert moved and all(k.startswith("encoder.layer.1.") for k in moved), sorted(moved)[:5]
+    assert model.info["frozen_layers"] == 1
+    assert all(p.requires_grad for p in model.net.encoder.parameters())
+
+
+def test_train_layers_refuses_an_encoder_without_a_layer_list():
+    import pytest
+    import torch
+
+    from trust_tagger.model.finetune import freeze_lower_layers
+
+    assert freeze_lower_layers(torch.nn.Linear(2, 2), None) == 0  # all layers: nothing to look for
+    with pytest.raises(ValueError, match="no list of transformer layers"):
+        freeze_lower_layers(torch.nn.Linear(2, 2), 2)

@@ -41,6 +41,9 @@ class TrainConfig:
     # loop (batch 16 x <=256 tokens, SDPA) peaked at 3,074 MB RSS without and 1,819 MB with it, for
     # ~15 % more seconds a step (12.7 vs 14.6 s at load average 3-4, 2 cores).
     gradient_checkpointing: bool = True
+    # Fine-tune only the top N transformer layers (None = all): the frozen layers below keep no activations
+    # and get no gradients, so a step costs roughly their forward pass only (finetune.freeze_lower_layers).
+    train_layers: int | None = None
     precision_target: float = 0.95
     npv_target: float = 0.99
     feed_prior: float = 0.175

@@ -115,8 +115,9 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
     cond_pw, large_pw = balance(core, cond_mask), balance(large, large_mask)
 
     head_params = list(net.head.parameters())
-    enc_decay = [p for n, p in net.encoder.named_parameters() if p.ndim > 1]
-    enc_nodecay = [p for n, p in net.encoder.named_parameters() if p.ndim <= 1]
+    frozen = freeze_lower_layers(net.encoder, getattr(cfg, "train_layers", None))
+    enc_decay = [p for n, p in net.encoder.named_parameters() if p.ndim > 1 and p.requires_grad]
+    enc_nodecay = [p for n, p in net.encoder.named_parameters() if p.ndim <= 1 and p.requires_grad]
     opt = torch.optim.AdamW([
         {"params": enc_decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
         {"params": enc_nodecay, "lr": cfg.lr, "weight_decay": 0.0},
@@ -194,11 +195,39 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
         net.load_state_dict(best_state)
     del opt, sched, best_state
     disable_checkpointing(net.encoder)
+    for p in net.encoder.parameters():  # the saved net is a plain encoder again
+        p.requires_grad_(True)
     release_memory()
     info = {"fine_tune_seconds": round(time.time() - t0, 1),
             "best_epoch": best_epoch,  # the epoch whose weights the net now holds
-            "stopped_for_time": stopped_for_time}
+            "stopped_for_time": stopped_for_time, "frozen_layers": frozen}
     return history, info
+
+
+def transformer_layers(encoder):
+    """The encoder's stack of transformer blocks (BERT/MPNet ``encoder.layer``, others ``layers``): the
+    longest ``ModuleList`` of the model, which is what every Hugging Face encoder keeps them in."""
+    torch = _torch()
+    lists = [m for m in encoder.modules() if isinstance(m, torch.nn.ModuleList)]
+    if not lists:
+        raise ValueError(f"{type(encoder).__name__} has no list of transformer layers: train_layers needs one")
+    return max(lists, key=len)
+
+
+def freeze_lower_layers(encoder, train_layers: int | None) -> int:
+    """Leave only the top ``train_layers`` transformer blocks trainable (embeddings and lower blocks frozen);
+    returns how many blocks were frozen. Autograd keeps no activations below the first trainable block,
+    so a step costs the frozen blocks' forward pass only."""
+    if not train_layers:
+        return 0
+    layers = transformer_layers(encoder)
+    keep = min(int(train_layers), len(layers))
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    for layer in list(layers)[len(layers) - keep:]:
+        for p in layer.parameters():
+            p.requires_grad_(True)
+    return len(layers) - keep
 
 def enable_checkpointing(encoder) -> None:
     """Activation checkpointing on the encoder (the transformers name changed: take what it has)."""
