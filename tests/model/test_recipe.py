@@ -53,6 +53,9 @@ def test_core_weights_choose_the_members_of_the_cond_and_large_heads(model_root,
 
 def test_the_kept_epochs_validation_pass_is_not_computed_twice(model_root, monkeypatch):
     """One epoch kept = the last one: blending and calibration reuse its validation embeddings."""
+    import trust_tagger.model.update as U
+
+    monkeypatch.setattr(U, "DEFAULT_CACHE", U.EmbeddingCache())  # the probe's pass, not an earlier test's
     train, val = _splits()
     calls = []
     real = TrustTagger._net_logits
@@ -153,3 +156,18 @@ def test_train_layers_refuses_an_encoder_without_a_layer_list():
     assert freeze_lower_layers(torch.nn.Linear(2, 2), None) == 0  # all layers: nothing to look for
     with pytest.raises(ValueError, match="no list of transformer layers"):
         freeze_lower_layers(torch.nn.Linear(2, 2), 2)
+
+
+def test_a_second_fit_in_the_process_reuses_the_base_encoders_probe_embeddings(model_root, monkeypatch):
+    """The linear probe embeds the train papers with the base encoder, whose weights never change: a
+    second fit (the simulation's monthly retrains) embeds none of them again, and learns the same heads."""
+    import trust_tagger.model.update as U
+
+    train, val = _splits()
+    cache = U.EmbeddingCache()
+    monkeypatch.setattr(U, "DEFAULT_CACHE", cache)
+    first = TrustTagger(tiny_config(tiny_base_model(model_root))).fit(train, val)
+    assert cache.misses == len(train) and cache.hits == 0
+    second = TrustTagger(tiny_config(tiny_base_model(model_root))).fit(train, val)
+    assert cache.misses == len(train) and cache.hits == len(train)
+    assert np.allclose(first.net.head.weight.detach().numpy(), second.net.head.weight.detach().numpy(), atol=1e-5)

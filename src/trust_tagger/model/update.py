@@ -54,7 +54,7 @@ class EmbeddingCache:
     MiniLM's 384 dimensions: 10,000 papers are 15 MB a table).
     """
 
-    def __init__(self, max_encoders: int = 3):
+    def __init__(self, max_encoders: int = 4):
         self.max_encoders = max_encoders
         self._tables: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
         self.hits = 0
@@ -84,7 +84,9 @@ class EmbeddingCache:
         return np.stack([table[t] for t in texts]) if texts else np.zeros((0, dim), dtype=np.float32)
 
 
-DEFAULT_CACHE = EmbeddingCache()  # one per process: a long-running loop reuses it week after week
+# One per process: a long-running loop reuses it week after week (the current encoder's table), and every
+# fit reuses the base encoder's table for its linear probe.
+DEFAULT_CACHE = EmbeddingCache()
 
 
 def predict_proba(tagger, records, cache: EmbeddingCache | None = None) -> Scores:
