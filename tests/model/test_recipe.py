@@ -170,4 +170,9 @@ def test_a_second_fit_in_the_process_reuses_the_base_encoders_probe_embeddings(m
     assert cache.misses == len(train) and cache.hits == 0
     second = TrustTagger(tiny_config(tiny_base_model(model_root))).fit(train, val)
     assert cache.misses == len(train) and cache.hits == len(train)
+    # The fine-tune changed the encoder in place: it must not answer with the base weights' embeddings.
+    base_fp = next(iter(cache._tables))  # the only table so far: the probe's, of the base weights
+    fp = U.encoder_fingerprint(second)
+    U.forget_fingerprint(second.net.encoder)
+    assert fp == U.encoder_fingerprint(second) != base_fp
     assert np.allclose(first.net.head.weight.detach().numpy(), second.net.head.weight.detach().numpy(), atol=1e-5)

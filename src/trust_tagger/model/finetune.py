@@ -115,7 +115,7 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
     cond_pw, large_pw = balance(core, cond_mask), balance(large, large_mask)
 
     head_params = list(net.head.parameters())
-    frozen = freeze_lower_layers(net.encoder, getattr(cfg, "train_layers", None))
+    frozen = freeze_lower_layers(net.encoder, cfg.train_layers)
     enc_decay = [p for n, p in net.encoder.named_parameters() if p.ndim > 1 and p.requires_grad]
     enc_nodecay = [p for n, p in net.encoder.named_parameters() if p.ndim <= 1 and p.requires_grad]
     opt = torch.optim.AdamW([
@@ -228,6 +228,7 @@ def freeze_lower_layers(encoder, train_layers: int | None) -> int:
         for p in layer.parameters():
             p.requires_grad_(True)
     return len(layers) - keep
+
 
 def enable_checkpointing(encoder) -> None:
     """Activation checkpointing on the encoder (the transformers name changed: take what it has)."""

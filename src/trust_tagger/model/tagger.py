@@ -114,6 +114,10 @@ class TrustTagger:
 
         self.history, info = fine_tune(self.net, self.tokenizer, train, cfg, self.device, validate=validate,
                                        progress=progress, log=log, t0=t0)
+        if frozen_train is not None:  # the probe pass remembered the base weights' fingerprint
+            from trust_tagger.model.update import forget_fingerprint
+
+            forget_fingerprint(self.net.encoder)
         # Prediction passes from here on: a 4 MB mmap threshold cost ~12 % papers/s (128 papers, load ~4.2-4.5:
         # 5.6 vs 6.4 with 32 MB, glibc's own ceiling for its adaptive threshold).
         limit_allocator_retention(mmap_threshold=32 << 20)

@@ -32,8 +32,9 @@ _FINGERPRINTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def encoder_fingerprint(tagger) -> str:
     """sha256 of the encoder's weights and the token limit: two taggers embed alike iff they match.
 
-    Hashing 22.7M parameters takes ~0.2 s, so the result is remembered per encoder object (a
-    fine-tune builds a new network, hence a new object and a new fingerprint).
+    Hashing 22.7M parameters takes ~0.2 s, so the result is remembered per encoder object; whoever
+    changes an encoder's weights in place (``fit`` fine-tunes the encoder its probe pass embedded with)
+    calls :func:`forget_fingerprint` after.
     """
     encoder = tagger.net.encoder
     fp = _FINGERPRINTS.get(encoder)
@@ -45,6 +46,11 @@ def encoder_fingerprint(tagger) -> str:
         fp = h.hexdigest()
         _FINGERPRINTS[encoder] = fp
     return fp
+
+
+def forget_fingerprint(encoder) -> None:
+    """Drop the remembered fingerprint of an encoder whose weights changed in place."""
+    _FINGERPRINTS.pop(encoder, None)
 
 
 class EmbeddingCache:
