@@ -329,10 +329,31 @@ def _apply_status(row: PaperRow, status: str, labels: list[str] | None, relevanc
     row.decided_by = decided_by
 
 
+_BUSY_MS = 10_000  # how long a connection waits for another's lock
+
+
+def _switch_to_wal(cur) -> None:
+    """``PRAGMA journal_mode=WAL``, retried for ``_BUSY_MS``: when two processes switch one fresh file at
+    once, SQLite answers the loser "database is locked" at once, without the busy handler (measured: 4 of
+    5 runs of the two-process test failed before)."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + _BUSY_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     """WAL lets the review page read while the nightly run writes; foreign keys keep rows honest."""
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+    _switch_to_wal(cur)
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
