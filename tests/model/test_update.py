@@ -50,3 +50,37 @@ def test_a_new_encoder_gets_its_own_cache_table(model_root):
     assert cache.misses == 2
     cache.embed(a, papers)  # a's table was evicted by b's
     assert cache.misses == 3
+
+
+def test_heads_update_keeps_each_head_group_the_probe_does_worse_on(model_root):
+    """Trained on shuffled labels, the probe is worse than the current rows on validation for some groups:
+    those rows stay exactly as they were, and every group ends at the better of the two validation scores."""
+    import dataclasses
+    import random
+
+    model = TrustTagger.load(trained_tiny_model(model_root))
+    exs = synthetic_examples(60, seed=7)
+    train, val = [e for e in exs if e.split == "train"], [e for e in exs if e.split == "validation"]
+    rng = random.Random(3)
+    labels = [(e.relevance, e.categories, e.subcategories) for e in train]
+    rng.shuffle(labels)
+    garbage = [dataclasses.replace(e, relevance=r, categories=c, subcategories=s)
+               for e, (r, c, s) in zip(train, labels)]
+    cache = U.EmbeddingCache()
+    X_val = cache.embed(model, val)
+    W0, b0 = U._head_state(model)
+    old = U._group_scores(model.head_logits(X_val), val)
+    U.update_heads(model, garbage, val, cache)
+    kept = model.info["update"]["kept_heads"]
+    final = U._group_scores(model.head_logits(X_val), val)
+    assert kept, "shuffled labels should lose on at least one group"
+    W1, _ = U._head_state(model)
+    from trust_tagger.model.network import SL_CAT, SL_REL
+
+    for group, sl in (("relevance", SL_REL), ("categories", SL_CAT)):
+        assert np.array_equal(W1[sl], W0[sl]) == (group in kept)
+    for group, score in final.items():
+        if score == score and old[group] == old[group]:
+            assert score >= old[group] - 1e-9, group  # never worse than the rows it started from
+            if group in kept:
+                assert np.isclose(score, old[group]), group

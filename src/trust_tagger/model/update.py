@@ -108,7 +108,8 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
     """Refit ``tagger`` in place on the current encoder's features and return it.
 
     Heads: the linear probe on ``train`` embeddings (what LP-FT starts from) replaces the output
-    layer. Members: the tf-idf LR is refitted on ``train`` (a frozen-embedding member, if configured,
+    layer, group by group (relevance, categories, subcategories, the two core heads), except where the
+    current rows score better on ``validation`` (:func:`_keep_better_groups`). Members: the tf-idf LR is refitted on ``train`` (a frozen-embedding member, if configured,
     is kept: refitting it would need the base encoder's pass). Blend weights stay fixed when the
     config fixes them, else they are chosen again; calibration and routing thresholds are chosen on
     ``validation`` by the tagger's own path.
@@ -121,7 +122,10 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
     before = cache.misses
     X = cache.embed(tagger, list(train) + list(validation))
     X_train, X_val = X[:len(train)], X[len(train):]
+    before_head = _head_state(tagger)
+    z_before = tagger.head_logits(X_val)
     tagger._init_heads_from_probe(X_train, train)
+    kept = _keep_better_groups(tagger, before_head, z_before, tagger.head_logits(X_val), validation)
     if set(tagger.members) - {"tfidf"}:
         if "tfidf" in tagger.members:
             tagger.members["tfidf"] = TfidfLR().fit(train)
@@ -135,8 +139,67 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
     seconds = round(time.perf_counter() - t0, 2)
     tagger.info["update"] = {"kind": "heads", "from": str(getattr(tagger, "version", "") or ""),
                              "train": len(train), "validation": len(validation),
-                             "embedded": cache.misses - before, "seconds": seconds,
+                             "embedded": cache.misses - before, "seconds": seconds, "kept_heads": kept,
                              "encoder": encoder_fingerprint(tagger)[:16]}
     log(f"heads update: {len(train)} train / {len(validation)} validation papers, "
-        f"{cache.misses - before} newly embedded, {seconds:.1f} s")
+        f"{cache.misses - before} newly embedded, {seconds:.1f} s"
+        + (f"; kept the current {', '.join(kept)} head rows (better on validation)" if kept else ""))
     return tagger
+
+
+def _head_state(tagger) -> tuple[np.ndarray, np.ndarray]:
+    head = tagger.net.head
+    return head.weight.detach().cpu().numpy().copy(), head.bias.detach().cpu().numpy().copy()
+
+
+def _group_scores(z: np.ndarray, validation) -> dict[str, float]:
+    """Validation score of each output group of the head, threshold-free (AP; mean AP over labels)."""
+    from trust_tagger.model.finetune import _mean_ap, _rel_ap
+    from trust_tagger.model.heads import core_targets, label_matrix
+    from trust_tagger.model.network import SL_CAT, SL_COND, SL_LARGE, SL_SUB
+
+    rel, _, _, cats, subs = label_matrix(validation)
+    core, cond_mask, large, large_mask = core_targets(validation)
+    pos = rel > 0
+    nan = float("nan")
+    out = {"relevance": _rel_ap(z[:, 0], rel),
+           "categories": _mean_ap(z[pos][:, SL_CAT], cats[pos]) if pos.any() else nan,
+           "subcategories": _mean_ap(z[pos][:, SL_SUB], subs[pos]) if pos.any() else nan}
+    if z.shape[1] >= SL_LARGE.stop:
+        out["cond"] = _rel_ap(z[cond_mask, SL_COND.start], core[cond_mask]) if cond_mask.any() else nan
+        out["large"] = _rel_ap(z[large_mask, SL_LARGE.start], large[large_mask]) if large_mask.any() else nan
+    return out
+
+
+def _keep_better_groups(tagger, before: tuple[np.ndarray, np.ndarray], z_before: np.ndarray,
+                        z_probe: np.ndarray, validation) -> list[str]:
+    """Put back the rows of each head group whose current weights beat the fresh probe on validation.
+
+    Why: on a *fine-tuned* encoder the current rows were trained end to end with it, and a linear probe
+    on a few hundred relevant papers can be much worse. In the 2026-02..05 loop replay every heads
+    update after the first monthly full fine-tune was refused by the gate on category macro-F1
+    (0.797 vs 0.867, 0.788 vs 0.859, ... 12 of 12): the probe replaced fine-tuned category rows, and the
+    loop stayed on one model for 14 weeks. A group the validation split cannot judge (no positives)
+    takes the probe, which is what an update is for. Returns the groups kept.
+    """
+    from trust_tagger.model.network import SL_CAT, SL_CLS, SL_COND, SL_LARGE, SL_REL, SL_SUB
+
+    torch_head = tagger.net.head
+    rows = {"relevance": [SL_REL, SL_CLS], "categories": [SL_CAT], "subcategories": [SL_SUB],
+            "cond": [SL_COND], "large": [SL_LARGE]}
+    old_scores, new_scores = _group_scores(z_before, validation), _group_scores(z_probe, validation)
+    W, b = _head_state(tagger)
+    kept = []
+    for group, slices in rows.items():
+        old, new = old_scores.get(group, float("nan")), new_scores.get(group, float("nan"))
+        if old == old and new == new and old > new:
+            for sl in slices:
+                W[sl], b[sl] = before[0][sl], before[1][sl]
+            kept.append(group)
+    if kept:
+        import torch
+
+        with torch.no_grad():
+            torch_head.weight.copy_(torch.tensor(W, device=torch_head.weight.device))
+            torch_head.bias.copy_(torch.tensor(b, device=torch_head.bias.device))
+    return kept
