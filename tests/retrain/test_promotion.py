@@ -68,6 +68,18 @@ def test_a_one_paper_swing_in_a_small_category_is_noise_a_larger_drop_is_not():
     assert not gate(metrics(safety=(0.64, 20)), metrics()).promote  # support 20: the 0.05 margin holds
 
 
+def test_macro_f1_tolerance_is_never_less_than_one_papers_worth():
+    """Supports 20, 12, 5 (3 present): one paper in the support-5 category moves the macro by 0.2 / 3."""
+    small = {"hallucination": (0.50, 5)}
+    assert gate(metrics(f1=0.54, **small), metrics(f1=0.60, **small)).promote  # -0.06 <= 0.0667
+    refused = gate(metrics(f1=0.52, **small), metrics(f1=0.60, **small))
+    assert not refused.promote and "macro-F1" in refused.reasons[0]
+    assert refused.figures["category_macro_f1"]["tolerance"] == 0.0667
+    # the support-3 category of metrics() is below category_min_support: 1/12/3 = 0.028 is the allowance
+    assert not gate(metrics(f1=0.57), metrics(f1=0.60)).promote
+    assert gate(metrics(f1=0.575), metrics(f1=0.60)).promote
+
+
 def test_core_ap_is_guarded_when_the_split_has_enough_core_papers():
     def with_core(ap, n=20):
         return {**metrics(), "core_ap": ap, "n_core": n}
