@@ -109,8 +109,9 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
 
     Heads: the linear probe on ``train`` embeddings (what LP-FT starts from) replaces the output
     layer, group by group (relevance, categories, subcategories, the two core heads), except where the
-    current rows score better on ``validation`` (:func:`_keep_better_groups`). Members: the tf-idf LR is refitted on ``train`` (a frozen-embedding member, if configured,
-    is kept: refitting it would need the base encoder's pass). Blend weights stay fixed when the
+    current rows score better on ``validation`` (:func:`_keep_better_groups`). Members: the tf-idf LR
+    is refitted on ``train`` (a frozen-embedding member, if configured, is kept: refitting it would
+    need the base encoder's pass). Blend weights stay fixed when the
     config fixes them, else they are chosen again; calibration and routing thresholds are chosen on
     ``validation`` by the tagger's own path.
     """
@@ -178,28 +179,25 @@ def _keep_better_groups(tagger, before: tuple[np.ndarray, np.ndarray], z_before:
     Why: on a *fine-tuned* encoder the current rows were trained end to end with it, and a linear probe
     on a few hundred relevant papers can be much worse. In the 2026-02..05 loop replay every heads
     update after the first monthly full fine-tune was refused by the gate on category macro-F1
-    (0.797 vs 0.867, 0.788 vs 0.859, ... 12 of 12): the probe replaced fine-tuned category rows, and the
+    (0.797 vs 0.867, 0.788 vs 0.859, ... 11 of 11): the probe replaced fine-tuned category rows, and the
     loop stayed on one model for 14 weeks. A group the validation split cannot judge (no positives)
     takes the probe, which is what an update is for. Returns the groups kept.
     """
+    import torch
+
     from trust_tagger.model.network import SL_CAT, SL_CLS, SL_COND, SL_LARGE, SL_REL, SL_SUB
 
-    torch_head = tagger.net.head
     rows = {"relevance": [SL_REL, SL_CLS], "categories": [SL_CAT], "subcategories": [SL_SUB],
             "cond": [SL_COND], "large": [SL_LARGE]}
     old_scores, new_scores = _group_scores(z_before, validation), _group_scores(z_probe, validation)
-    W, b = _head_state(tagger)
+    head, (W, b) = tagger.net.head, before
     kept = []
-    for group, slices in rows.items():
-        old, new = old_scores.get(group, float("nan")), new_scores.get(group, float("nan"))
-        if old == old and new == new and old > new:
-            for sl in slices:
-                W[sl], b[sl] = before[0][sl], before[1][sl]
-            kept.append(group)
-    if kept:
-        import torch
-
-        with torch.no_grad():
-            torch_head.weight.copy_(torch.tensor(W, device=torch_head.weight.device))
-            torch_head.bias.copy_(torch.tensor(b, device=torch_head.bias.device))
+    with torch.no_grad():
+        for group, slices in rows.items():
+            # NaN (a group validation cannot judge, or an older model without it) compares False: probe
+            if old_scores.get(group, float("nan")) > new_scores.get(group, float("nan")):
+                for sl in slices:
+                    head.weight[sl] = torch.from_numpy(W[sl]).to(head.weight)
+                    head.bias[sl] = torch.from_numpy(b[sl]).to(head.bias)
+                kept.append(group)
     return kept
