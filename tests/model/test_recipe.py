@@ -176,3 +176,52 @@ def test_a_second_fit_in_the_process_reuses_the_base_encoders_probe_embeddings(m
     U.forget_fingerprint(second.net.encoder)
     assert fp == U.encoder_fingerprint(second) != base_fp
     assert np.allclose(first.net.head.weight.detach().numpy(), second.net.head.weight.detach().numpy(), atol=1e-5)
+
+
+def test_large_floor_lifts_only_papers_that_name_a_large_audio_model_and_is_chosen_on_validation(model_root,
+                                                                                                  tmp_path):
+    from trust_tagger.model.finetune import _rel_ap
+    from trust_tagger.model.heads import core_logit, label_matrix
+
+    exs = [dataclasses.replace(e, abstract=e.abstract + " on Whisper") if i % 12 in (3, 9, 1) else e
+           for i, e in enumerate(synthetic_examples(96))]  # core papers and some others name a large model
+    val = [e for i, e in enumerate(exs) if i % 4 in (0, 3)]  # holds core papers (i % 12 == 3)
+    train = [e for i, e in enumerate(exs) if i % 4 in (1, 2)]
+    model = TrustTagger(tiny_config(tiny_base_model(model_root))).fit(train, val)
+    floors = sorted(set(model.config.large_floors) | {0.0})
+    assert model.blend["large_floor"] in floors
+    parts = model._member_logits(val)
+    rel, cls, exact, _, _ = label_matrix(val)
+    known = exact | (rel == 0)
+    chosen = model.blend["large_floor"]
+    aps = {}
+    for f in floors:
+        model.blend["large_floor"] = f
+        raw = model._blend(parts)
+        aps[f] = _rel_ap(core_logit(raw.relevance, raw.cond, raw.large, model.config.core_exponent)[known],
+                         (cls == 2)[known])
+    model.blend["large_floor"] = chosen
+    assert aps[chosen] == max(aps.values()) and all(aps[f] < aps[chosen] for f in floors if f < chosen)
+    assert len(set(aps.values())) > 1, aps  # the floor does move the ranking here
+
+    plain = {"title": "Robust keyword spotting under noise", "abstract": "We attack a small speech model."}
+    named = {"title": "Robust keyword spotting under noise", "abstract": "We attack Whisper, a speech model."}
+    model.blend["large_floor"] = 0.0
+    before = model.raw_scores([plain, named]).large
+    model.blend["large_floor"] = 0.9
+    after = model.raw_scores([plain, named]).large
+    assert after[0] == before[0]  # no large-model name: untouched
+    assert after[1] >= np.log(0.9 / 0.1) - 1e-9 and after[1] >= before[1]
+    model.save(tmp_path / "m")
+    assert TrustTagger.load(tmp_path / "m").blend["large_floor"] == 0.9
+
+
+def test_large_model_terms_follow_the_guide():
+    from trust_tagger.model.encoder import mentions_large_audio_model
+
+    for text in ("Jailbreaking large audio-language models", "Over-the-air attacks on wav2vec 2.0 ASR",
+                 "Hallucinations of Whisper in long-form transcription", "speech foundation models shift with age",
+                 "Safety of Qwen-Audio and SALMONN", "zero-shot TTS voice cloning"):
+        assert mentions_large_audio_model({"title": text, "abstract": ""}), text
+    for text in ("A CNN for bird sound classification", "Whispering-gallery acoustics", "Speaker verification"):
+        assert not mentions_large_audio_model({"title": text, "abstract": ""}), text

@@ -160,3 +160,21 @@ AUDIO_TERMS = re.compile(
 
 def mentions_audio(rec) -> bool:
     return AUDIO_TERMS.search(record_text(rec)) is not None
+
+
+# The guide's "large / foundation audio models" (GUIDE.md, relevance 2): audio or speech LLMs, large
+# audio-language models, speech foundation models (Whisper, HuBERT, wav2vec 2.0 class), LLM-based or
+# zero-shot TTS. The ``large`` head learns this concept only from labels in which a Whisper or
+# wav2vec paper without a trust property counts as not large (its audio_llm is false), so it scores
+# foundation-model trust papers low: all 4 core papers the 2026-02..05 replay auto-rejected were
+# such papers (core 0.021-0.051). A mention sets a floor under P(large) (``TrustTagger``'s
+# ``large_floor``, chosen on validation).
+LARGE_MODEL_TERMS = re.compile(
+    r"\b(whisper|wav2vec|hubert|wavlm|foundation models?|self-supervised (speech |audio )?models?|ssl models?|"
+    r"pre-?trained (speech|audio) (models?|encoders?)|large (audio|speech)|(audio|speech|spoken)[- ]language models?|"
+    r"(audio|speech) llms?|lalms?|qwen[- ]?audio|salmonn|gpt-4o|voice assistants?|spoken dialogue models?|"
+    r"multimodal (large )?language models?|mllms?|codec language models?|zero-shot tts|vall-e)\b", re.IGNORECASE)
+
+
+def mentions_large_audio_model(rec) -> bool:
+    return LARGE_MODEL_TERMS.search(record_text(rec)) is not None

@@ -28,7 +28,14 @@ from trust_tagger.model.baselines import FrozenEmbeddingLR, TfidfLR
 from trust_tagger.model.calibration import Calibration, logit
 from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores, Scores
-from trust_tagger.model.encoder import collate, length_sorted_batches, mentions_audio, record_text, tokenize
+from trust_tagger.model.encoder import (
+    collate,
+    length_sorted_batches,
+    mentions_audio,
+    mentions_large_audio_model,
+    record_text,
+    tokenize,
+)
 from trust_tagger.model.finetune import (
     _mean_ap,
     _null,
@@ -134,7 +141,7 @@ class TrustTagger:
             self.blend = {"relevance": w, "categories": dict(w)}
         else:
             self._choose_blend(parts, val_y)
-        self._set_core_blend(parts)
+        self._set_core_blend(parts, val_y)
         raw = self._blend(parts)
         self._calibrate(raw, validation)
         self.info["train_seconds"] = round(time.time() - t0, 1)
@@ -187,6 +194,7 @@ class TrustTagger:
         if self.config.audio_gate:
             parts["audio_gate"] = {"relevance": np.array([0.0 if mentions_audio(r) else -self.config.audio_gate
                                                           for r in records])}
+        parts[LARGE_MENTION] = {"mask": np.array([mentions_large_audio_model(r) for r in records], dtype=bool)}
         for name, m in self.members.items():
             s: Scores = m.predict_proba(records)
             parts[name] = {"relevance": logit(s.relevance), "categories": logit(s.categories),
@@ -199,7 +207,7 @@ class TrustTagger:
         """Grid over simplex weights; relevance by validation AP, categories by mean AP on relevant papers."""
         rel, _, _, cats, _ = val_y
         pos = rel > 0
-        names = [n for n in parts if n != "audio_gate"]
+        names = [n for n in parts if n not in ("audio_gate", LARGE_MENTION)]
         grid = _simplex(len(names), self.config.blend_step)
         best_r, best_c = (-1.0, None), (-1.0, None)
         for w in grid:
@@ -218,11 +226,29 @@ class TrustTagger:
         }
         self.info["blend_validation"] = {"relevance_ap": best_r[0], "category_mean_ap": best_c[0]}
 
-    def _set_core_blend(self, parts) -> None:
+    def _set_core_blend(self, parts, val_y) -> None:
         """Member weights of the cond / large heads the core score is made of (``config.core_weights``;
-        None = the relevance weights)."""
+        None = the relevance weights), and the ``large`` floor for papers that name a large audio model:
+        of ``config.large_floors``, the one with the best core AP on validation (ties: the lower)."""
         if self.config.core_weights is not None:
             self.blend["core"] = {n: float(v) for n, v in self.config.core_weights.items() if n in parts}
+        self.blend["large_floor"] = 0.0
+        rel, cls, exact, _, _ = val_y
+        known = exact | (rel == 0)
+        y = (cls == 2) & known
+        floors = sorted(set(self.config.large_floors) | {0.0})
+        if len(floors) < 2 or _weighted(parts, self.blend.get("core", self.blend["relevance"]), "large") is None \
+                or not y.any() or y[known].all():
+            return
+        best = (-1.0, 0.0)
+        for f in floors:
+            self.blend["large_floor"] = float(f)
+            raw = self._blend(parts)
+            ap = _rel_ap(core_logit(raw.relevance, raw.cond, raw.large, self.config.core_exponent)[known], y[known])
+            if ap > best[0] + 1e-9:
+                best = (ap, float(f))
+        self.blend["large_floor"] = best[1]
+        self.info["large_floor_validation_core_ap"] = best[0]
 
     def _blend(self, parts) -> RawScores:
         wr, wc = self.blend["relevance"], self.blend["categories"]
@@ -233,7 +259,8 @@ class TrustTagger:
             relevance_class=parts["net"]["relevance_class"],
             categories=sum(w * parts[n]["categories"] for n, w in wc.items() if n in parts),
             subcategories=sum(w * parts[n]["subcategories"] for n, w in wc.items() if n in parts),
-            cond=_weighted(parts, wk, "cond"), large=_weighted(parts, wk, "large"),
+            cond=_weighted(parts, wk, "cond"), large=_floored(_weighted(parts, wk, "large"), parts,
+                                                              self.blend.get("large_floor", 0.0)),
         )
 
     def _calibrate(self, raw: RawScores, validation) -> None:
@@ -276,6 +303,17 @@ class TrustTagger:
         from trust_tagger.model.artifacts import load_tagger
 
         return load_tagger(cls, model_dir, device)
+
+
+LARGE_MENTION = "large_mention"  # the part that marks papers naming a large audio model (no logits)
+
+
+def _floored(large: np.ndarray | None, parts: dict, floor: float) -> np.ndarray | None:
+    """The large logit raised to logit(``floor``) on papers that name a large / foundation audio model."""
+    if large is None or not floor or LARGE_MENTION not in parts:
+        return large
+    z = float(np.log(floor / (1 - floor)))
+    return np.where(parts[LARGE_MENTION]["mask"], np.maximum(large, z), large)
 
 
 def _weighted(parts: dict, weights: dict[str, float], head: str) -> np.ndarray | None:
