@@ -181,7 +181,7 @@ def test_a_second_fit_in_the_process_reuses_the_base_encoders_probe_embeddings(m
 def test_large_floor_lifts_only_papers_that_name_a_large_audio_model_and_is_chosen_on_validation(model_root,
                                                                                                   tmp_path):
     from trust_tagger.model.finetune import _rel_ap
-    from trust_tagger.model.heads import core_logit, label_matrix
+    from trust_tagger.model.heads import calibrate, core_logit, label_matrix
 
     exs = [dataclasses.replace(e, abstract=e.abstract + " on Whisper") if i % 12 in (3, 9, 1) else e
            for i, e in enumerate(synthetic_examples(96))]  # core papers and some others name a large model
@@ -194,15 +194,19 @@ def test_large_floor_lifts_only_papers_that_name_a_large_audio_model_and_is_chos
     rel, cls, exact, _, _ = label_matrix(val)
     known = exact | (rel == 0)
     chosen = model.blend["large_floor"]
-    aps = {}
+    keys = {}
     for f in floors:
         model.blend["large_floor"] = f
         raw = model._blend(parts)
-        aps[f] = _rel_ap(core_logit(raw.relevance, raw.cond, raw.large, model.config.core_exponent)[known],
-                         (cls == 2)[known])
+        ap = _rel_ap(core_logit(raw.relevance, raw.cond, raw.large, model.config.core_exponent)[known],
+                     (cls == 2)[known])
+        _, th = calibrate(raw, val)
+        keys[f] = (th.core_validation["accept_share"] > 0, round(th.core_validation["auto_share"], 2), round(ap, 6))
     model.blend["large_floor"] = chosen
-    assert aps[chosen] == max(aps.values()) and all(aps[f] < aps[chosen] for f in floors if f < chosen)
-    assert len(set(aps.values())) > 1, aps  # the floor does move the ranking here
+    # a floor that still merges, then the one that auto-decides most of validation, then the best-ranking
+    assert keys[chosen] == max(keys.values()) and all(keys[f] < keys[chosen] for f in floors if f < chosen)
+    assert len(set(keys.values())) > 1, keys  # the floor does move the scores here
+    assert model.info["large_floor_validation"][str(chosen)]["core_ap"] == keys[chosen][2]
 
     plain = {"title": "Robust keyword spotting under noise", "abstract": "We attack a small speech model."}
     named = {"title": "Robust keyword spotting under noise", "abstract": "We attack Whisper, a speech model."}

@@ -133,10 +133,9 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
     else:
         tagger._fit_members(train, None)
     parts = tagger._member_logits(validation, embeddings=X_val)
-    val_y = label_matrix(validation)
     if tagger.config.blend_weights is None:
-        tagger._choose_blend(parts, val_y)
-    tagger._set_core_blend(parts, val_y)
+        tagger._choose_blend(parts, label_matrix(validation))
+    tagger._set_core_blend(parts, validation)
     tagger._calibrate(tagger._blend(parts), validation)
     seconds = round(time.perf_counter() - t0, 2)
     tagger.info["update"] = {"kind": "heads", "from": str(getattr(tagger, "version", "") or ""),
