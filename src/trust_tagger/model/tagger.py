@@ -327,8 +327,7 @@ def _floored(large: np.ndarray | None, parts: dict, floor: float) -> np.ndarray 
     """The large logit raised to logit(``floor``) on papers that name a large / foundation audio model."""
     if large is None or not floor or LARGE_MENTION not in parts:
         return large
-    z = float(np.log(floor / (1 - floor)))
-    return np.where(parts[LARGE_MENTION]["mask"], np.maximum(large, z), large)
+    return np.where(parts[LARGE_MENTION]["mask"], np.maximum(large, float(logit(floor))), large)
 
 
 def _weighted(parts: dict, weights: dict[str, float], head: str) -> np.ndarray | None:
