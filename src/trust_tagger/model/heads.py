@@ -33,6 +33,12 @@ def label_matrix(examples) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     return rel, cls, exact, cats, subs
 
 
+def class_known(rel: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    """Papers whose relevance class (1 or 2) is known: annotated ones, and every relevance-0 paper.
+    List-derived labels say relevant, not which class, so they sit out every core figure."""
+    return exact | (rel == 0)
+
+
 def core_targets(examples) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(core, cond mask, large, large mask): the targets of the two heads the core score is made of.
 
@@ -156,7 +162,7 @@ def calibrate(raw: RawScores, validation, precision_target: float = 0.95, npv_ta
     ex = exact & pos
     cal = fit_calibration(raw.relevance, rel, raw.categories[pos], cats[pos], raw.subcategories[pos], subs[pos],
                           raw.relevance_class[ex][:, 1:], cls[ex] - 1)
-    known = exact | (rel == 0)  # list-derived labels say relevant, not which class
+    known = class_known(rel, exact)
     cal.core_exponent = core_exponent
     if raw.cond is not None and raw.large is not None:
         z = core_logit(raw.relevance, raw.cond, raw.large, core_exponent)

@@ -45,7 +45,7 @@ from trust_tagger.model.finetune import (
     fine_tune,
     limit_allocator_retention,
 )
-from trust_tagger.model.heads import FeatureLR, calibrate, calibrated_scores, core_logit, label_matrix
+from trust_tagger.model.heads import FeatureLR, calibrate, calibrated_scores, class_known, core_logit, label_matrix
 from trust_tagger.model.network import N_CAT, N_SUB, SL_CAT, SL_CLS, SL_COND, SL_LARGE, SL_SUB, _torch, build_net
 from trust_tagger.routing import Thresholds
 
@@ -142,8 +142,6 @@ class TrustTagger:
         else:
             self._choose_blend(parts, val_y)
         self._set_core_blend(parts, validation)
-        raw = self._blend(parts)
-        self._calibrate(raw, validation)
         self.info["train_seconds"] = round(time.time() - t0, 1)
         return self
 
@@ -228,7 +226,9 @@ class TrustTagger:
 
     def _set_core_blend(self, parts, validation) -> None:
         """Member weights of the cond / large heads the core score is made of (``config.core_weights``;
-        None = the relevance weights), and the ``large`` floor for papers that name a large audio model.
+        None = the relevance weights), the ``large`` floor for papers that name a large audio model, and
+        the calibration and thresholds of the blend so made (each floor is judged by its own calibration,
+        so the chosen one's is kept rather than fitted twice).
 
         Of ``config.large_floors`` the floor kept is one under which the ``core`` policy still merges
         something, then the one that auto-decides most of validation (at its precision / no-core-missed
@@ -244,11 +244,12 @@ class TrustTagger:
             self.blend["core"] = {n: float(v) for n, v in self.config.core_weights.items() if n in parts}
         self.blend["large_floor"] = 0.0
         rel, cls, exact, _, _ = label_matrix(validation)
-        known = exact | (rel == 0)
+        known = class_known(rel, exact)
         y = (cls == 2) & known
         floors = sorted(set(self.config.large_floors) | {0.0})
         if len(floors) < 2 or _weighted(parts, self.blend.get("core", self.blend["relevance"]), "large") is None \
                 or not y.any() or y[known].all():
+            self._calibrate(self._blend(parts), validation)
             return
         cfg = self.config
         best, scores = None, {}
@@ -256,13 +257,15 @@ class TrustTagger:
             self.blend["large_floor"] = float(f)
             raw = self._blend(parts)
             ap = _rel_ap(core_logit(raw.relevance, raw.cond, raw.large, cfg.core_exponent)[known], y[known])
-            _, th = calibrate(raw, validation, cfg.precision_target, cfg.npv_target, cfg.feed_prior, cfg.core_exponent)
+            cal, th = calibrate(raw, validation, cfg.precision_target, cfg.npv_target, cfg.feed_prior,
+                                cfg.core_exponent)
             cv = th.core_validation
             key = (cv.get("accept_share", 0.0) > 0, round(float(cv.get("auto_share", 0.0)), 2), round(float(ap), 6))
             scores[str(f)] = {"merges": key[0], "auto_share": key[1], "core_ap": key[2]}
             if best is None or key > best[0]:
-                best = (key, float(f))
+                best = (key, float(f), cal, th)
         self.blend["large_floor"] = best[1]
+        self.calibration, self.thresholds = best[2], best[3]
         self.info["large_floor_validation"] = scores
 
     def _blend(self, parts) -> RawScores:
@@ -347,7 +350,7 @@ def _val_score(z: np.ndarray, y, core_exponent: float = 0.75) -> float:
     c = _mean_ap(z[pos][:, SL_CAT], cats[pos]) if pos.any() else float("nan")
     parts = [s, c]
     if z.shape[1] >= SL_LARGE.stop:
-        known = exact | (rel == 0)
+        known = class_known(rel, exact)
         parts.append(_rel_ap(core_logit(z[known, 0], z[known, SL_COND.start], z[known, SL_LARGE.start], core_exponent),
                              (cls[known] == 2).astype(float)))
     return float(np.nanmean(parts))

@@ -136,7 +136,6 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
     if tagger.config.blend_weights is None:
         tagger._choose_blend(parts, label_matrix(validation))
     tagger._set_core_blend(parts, validation)
-    tagger._calibrate(tagger._blend(parts), validation)
     seconds = round(time.perf_counter() - t0, 2)
     tagger.info["update"] = {"kind": "heads", "from": str(getattr(tagger, "version", "") or ""),
                              "train": len(train), "validation": len(validation),

@@ -19,7 +19,7 @@ import numpy as np
 
 from trust_tagger.model.calibration import ece, reliability_curve, top_label_ece
 from trust_tagger.model.contracts import Scores
-from trust_tagger.model.heads import label_matrix
+from trust_tagger.model.heads import class_known, label_matrix
 from trust_tagger.routing import Thresholds, filed_mask, prior_weight, weighted_rates
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
@@ -92,7 +92,7 @@ def core_metrics(scores: Scores, examples, th: Thresholds) -> dict:
     from sklearn.metrics import average_precision_score
 
     rel, cls, exact, cats, subs = label_matrix(examples)
-    known = exact | (rel == 0)
+    known = class_known(rel, exact)
     y = (cls == 2) & known
     out: dict = {"n_core": int(y.sum())}
     if known.any() and 0 < y[known].sum() < known.sum():
