@@ -115,6 +115,20 @@ _SUB_RULES: dict[str, str] = {
 }
 
 
+def keyword_hits(records) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 matrices (papers x CATEGORIES, papers x SUBCATEGORIES): where the keyword rules fire.
+
+    The fine-tuned model's calibration mixes these into its category probabilities (weight chosen on
+    validation, ``heads.calibrate``): the rules err on other categories than the net (holdout F1, rules /
+    net: security 0.92 / 0.83, hallucination 0.86 / 0.67, interpretability 0.43 / 0.77)."""
+    texts = [record_text(r).lower() for r in records]
+    cats = np.array([[bool(re.search(_RULES[c], t)) for c in CATEGORIES] for t in texts],
+                    dtype=np.float32).reshape(-1, len(CATEGORIES))
+    subs = np.array([[bool(re.search(_SUB_RULES.get(s) or _RULES[s.split("/")[0]], t)) for s in SUBCATEGORIES]
+                     for t in texts], dtype=np.float32).reshape(-1, len(SUBCATEGORIES))
+    return cats, subs
+
+
 def keyword_evidence(text: str, labels: Iterable[str]) -> list[tuple[int, int, str]]:
     """Where the keyword rules of these categories or subcategories match ``text``: sorted,
     non-overlapping (start, end, label) spans.
@@ -143,21 +157,10 @@ class KeywordRules:
         return self
 
     def predict_proba(self, records) -> Scores:
-        n = len(records)
-        cats = np.zeros((n, len(CATEGORIES)))
-        subs = np.zeros((n, len(SUBCATEGORIES)))
-        rel = np.zeros(n)
-        for i, r in enumerate(records):
-            text = record_text(r).lower()
-            audio = AUDIO_TERMS.search(text) is not None
-            hits = [bool(re.search(_RULES[c], text)) for c in CATEGORIES]
-            cats[i] = [0.9 if h else 0.05 for h in hits]
-            for j, s in enumerate(SUBCATEGORIES):
-                pat = _SUB_RULES.get(s)
-                if pat is None:
-                    pat = _RULES[s.split("/")[0]]
-                subs[i, j] = 0.9 if re.search(pat, text) else 0.05
-            k = sum(hits)
-            rel[i] = (0.15 + 0.25 * min(k, 3)) * (1.0 if audio else 0.3)
+        hit_c, hit_s = keyword_hits(records)
+        cats = np.where(hit_c > 0, 0.9, 0.05)
+        subs = np.where(hit_s > 0, 0.9, 0.05)
+        audio = np.array([AUDIO_TERMS.search(record_text(r).lower()) is not None for r in records], dtype=bool)
+        rel = (0.15 + 0.25 * np.minimum(hit_c.sum(1), 3)) * np.where(audio, 1.0, 0.3)
         cls = np.column_stack([1 - rel, rel * 0.75, rel * 0.25])
         return Scores(rel, cls, cats, subs)

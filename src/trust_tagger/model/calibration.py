@@ -113,20 +113,23 @@ class Calibration:
     core_a: float = 1.0  # Platt on heads.core_logit (validation papers whose class is known)
     core_b: float = 0.0
     core_exponent: float = 0.75  # of P(core | rel) and P(large) in heads.core_logit; core_a/b were fitted with it
+    # Share of the keyword rules' 0/1 hits mixed into category / subcategory probabilities (heads.calibrate).
+    category_keyword_weight: float = 0.0
+    subcategory_keyword_weight: float = 0.0
     ece_before: dict = field(default_factory=dict)
     ece_after: dict = field(default_factory=dict)
 
     def relevance(self, z: np.ndarray) -> np.ndarray:
         return sigmoid(self.relevance_a * np.asarray(z) + self.relevance_b)
 
-    def categories(self, z: np.ndarray) -> np.ndarray:
-        return sigmoid(np.asarray(z) / self.category_temperature)
+    def categories(self, z: np.ndarray, hits: np.ndarray | None = None) -> np.ndarray:
+        return _mix(sigmoid(np.asarray(z) / self.category_temperature), hits, self.category_keyword_weight)
 
     def core(self, z: np.ndarray) -> np.ndarray:
         return sigmoid(self.core_a * np.asarray(z) + self.core_b)
 
-    def subcategories(self, z: np.ndarray) -> np.ndarray:
-        return sigmoid(np.asarray(z) / self.subcategory_temperature)
+    def subcategories(self, z: np.ndarray, hits: np.ndarray | None = None) -> np.ndarray:
+        return _mix(sigmoid(np.asarray(z) / self.subcategory_temperature), hits, self.subcategory_keyword_weight)
 
     def relevance_class(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z, dtype=np.float64) / self.class_temperature
@@ -143,6 +146,11 @@ class Calibration:
         if "core_a" in d and "core_exponent" not in d:
             d["core_exponent"] = 0.5  # saved before the exponent was stored: fitted on the square-root form
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def _mix(p: np.ndarray, hits: np.ndarray | None, w: float) -> np.ndarray:
+    """(1 - w) p + w hits; p alone where there are no hits (baselines) or no weight."""
+    return p if hits is None or not w else (1.0 - w) * p + w * np.asarray(hits, dtype=p.dtype)
 
 
 def fit_calibration(rel_z, rel_y, cat_z, cat_y, sub_z, sub_y, cls_z=None, cls_y=None) -> Calibration:

@@ -48,6 +48,8 @@ class RawScores:
     subcategories: np.ndarray
     cond: np.ndarray | None = None  # logit of P(core | relevant)
     large: np.ndarray | None = None  # logit of P(large audio model)
+    category_hits: np.ndarray | None = None  # 0/1 keyword-rule hits (``baselines.keyword_hits``)
+    subcategory_hits: np.ndarray | None = None
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from trust_tagger.model.baselines import FrozenEmbeddingLR, TfidfLR
+from trust_tagger.model.baselines import FrozenEmbeddingLR, TfidfLR, keyword_hits
 from trust_tagger.model.calibration import Calibration, logit
 from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores, Scores
@@ -193,6 +193,8 @@ class TrustTagger:
             parts["audio_gate"] = {"relevance": np.array([0.0 if mentions_audio(r) else -self.config.audio_gate
                                                           for r in records])}
         parts[LARGE_MENTION] = {"mask": np.array([mentions_large_audio_model(r) for r in records], dtype=bool)}
+        hit_c, hit_s = keyword_hits(records)
+        parts[KEYWORD_HITS] = {"category_hits": hit_c, "subcategory_hits": hit_s}
         for name, m in self.members.items():
             s: Scores = m.predict_proba(records)
             parts[name] = {"relevance": logit(s.relevance), "categories": logit(s.categories),
@@ -205,7 +207,7 @@ class TrustTagger:
         """Grid over simplex weights; relevance by validation AP, categories by mean AP on relevant papers."""
         rel, _, _, cats, _ = val_y
         pos = rel > 0
-        names = [n for n in parts if n not in ("audio_gate", LARGE_MENTION)]
+        names = [n for n in parts if n not in ("audio_gate", LARGE_MENTION, KEYWORD_HITS)]
         grid = _simplex(len(names), self.config.blend_step)
         best_r, best_c = (-1.0, None), (-1.0, None)
         for w in grid:
@@ -279,6 +281,8 @@ class TrustTagger:
             subcategories=sum(w * parts[n]["subcategories"] for n, w in wc.items() if n in parts),
             cond=_weighted(parts, wk, "cond"), large=_floored(_weighted(parts, wk, "large"), parts,
                                                               self.blend.get("large_floor", 0.0)),
+            category_hits=parts.get(KEYWORD_HITS, {}).get("category_hits"),
+            subcategory_hits=parts.get(KEYWORD_HITS, {}).get("subcategory_hits"),
         )
 
     def _calibrate(self, raw: RawScores, validation) -> None:
@@ -324,6 +328,7 @@ class TrustTagger:
 
 
 LARGE_MENTION = "large_mention"  # the part that marks papers naming a large audio model (no logits)
+KEYWORD_HITS = "keyword_hits"  # the keyword rules' 0/1 category / subcategory hits (mixed in by calibration)
 
 
 def _floored(large: np.ndarray | None, parts: dict, floor: float) -> np.ndarray | None:

@@ -1,0 +1,60 @@
+"""The keyword rules' hits mixed into category probabilities: the share is chosen on validation F1."""
+
+import numpy as np
+
+from trust_tagger.model.baselines import KeywordRules, keyword_hits
+from trust_tagger.model.calibration import Calibration
+from trust_tagger.model.contracts import RawScores
+from trust_tagger.model.heads import calibrated_scores, choose_keyword_weight
+from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
+
+NAMES = ("a", "b", "c")
+
+
+def _labels(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, len(NAMES))) < 0.3).astype(int), rng
+
+
+def test_hits_that_are_the_labels_win_over_a_weak_model():
+    Y, rng = _labels()
+    P = np.clip(0.5 + 0.1 * (Y - 0.5) + rng.normal(0, 0.25, Y.shape), 0, 1)  # barely informative
+    assert choose_keyword_weight(P, Y.astype(float), Y, NAMES) > 0
+
+
+def test_noise_hits_are_not_mixed_into_a_perfect_model():
+    Y, rng = _labels(seed=1)
+    P = np.where(Y > 0, 0.95, 0.05)
+    noise = (rng.random(Y.shape) < 0.5).astype(float)
+    assert choose_keyword_weight(P, noise, Y, NAMES) == 0.0
+
+
+def test_no_positives_means_no_mixing():
+    Y = np.zeros((10, 3), dtype=int)
+    assert choose_keyword_weight(np.full((10, 3), 0.4), np.ones((10, 3)), Y, NAMES) == 0.0
+
+
+def test_weight_is_applied_to_calibrated_scores_and_survives_saving():
+    cal = Calibration(category_keyword_weight=0.2, subcategory_keyword_weight=0.3)
+    n = 4
+    z_c, z_s = np.zeros((n, len(CATEGORIES))), np.zeros((n, len(SUBCATEGORIES)))
+    hits_c, hits_s = np.ones_like(z_c), np.zeros_like(z_s)
+    raw = RawScores(np.zeros(n), np.zeros((n, 3)), z_c, z_s, category_hits=hits_c, subcategory_hits=hits_s)
+    s = calibrated_scores(cal, raw)
+    assert np.allclose(s.categories, 0.8 * 0.5 + 0.2)
+    assert np.allclose(s.subcategories, 0.7 * 0.5)
+    plain = calibrated_scores(cal, RawScores(np.zeros(n), np.zeros((n, 3)), z_c, z_s))  # baselines: no hits
+    assert np.allclose(plain.categories, 0.5)
+    back = Calibration.from_dict(cal.to_dict())
+    assert (back.category_keyword_weight, back.subcategory_keyword_weight) == (0.2, 0.3)
+    assert Calibration.from_dict({}).category_keyword_weight == 0.0  # models saved before: no mixing
+
+
+def test_hits_are_the_keyword_baselines_rules():
+    recs = [{"title": "Jailbreak attacks on audio LLMs", "abstract": "We study jailbreak prompts against speech models."},
+            {"title": "Speaker verification", "abstract": "A new loss for speaker embeddings."}]
+    hc, hs = keyword_hits(recs)
+    s = KeywordRules().predict_proba(recs)
+    assert np.array_equal(hc > 0, s.categories > 0.5) and np.array_equal(hs > 0, s.subcategories > 0.5)
+    assert hc[0, CATEGORIES.index("safety")] == 1 and hs[0, SUBCATEGORIES.index("safety/jailbreak")] == 1
+    assert hc[1].sum() == 0
