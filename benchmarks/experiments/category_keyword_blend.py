@@ -1,4 +1,4 @@
-"""Measured, not shipped: category probabilities blended with the keyword rules' hits, weight and thresholds chosen on validation (run from the repo root: python benchmarks/experiments/category_keyword_blend.py MODEL_DIR)."""
+"""Measured before it shipped (heads.choose_keyword_weight): category probabilities blended with the keyword rules' hits, weight and thresholds chosen on validation (run from the repo root: python benchmarks/experiments/category_keyword_blend.py MODEL_DIR)."""
 import sys, json
 from pathlib import Path
 import numpy as np

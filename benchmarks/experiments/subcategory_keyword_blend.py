@@ -1,4 +1,4 @@
-"""Measured, not shipped: subcategory probabilities blended with the keyword rules' hits (python benchmarks/experiments/subcategory_keyword_blend.py MODEL_DIR)."""
+"""Measured before it shipped (heads.choose_keyword_weight): subcategory probabilities blended with the keyword rules' hits (python benchmarks/experiments/subcategory_keyword_blend.py MODEL_DIR)."""
 import sys, json
 from pathlib import Path
 import numpy as np

@@ -253,7 +253,11 @@ def test_bulk_reject_and_its_undo(server, page):
     assert [store.get_paper(k).status for k in targets] == ["rejected"] * 3
     assert page.locator("#queue tbody tr").count() == 2
     page.keyboard.press("u")  # undo the whole selection
-    page.wait_for_function("document.querySelectorAll('#queue tbody tr').length === 5")
+    from playwright.sync_api import expect
+
+    # A locator wait, not wait_for_function: a string function is eval'd, which the page's CSP refuses
+    # when the undo's reload lands mid-poll (failed once on a clean clone, 2026-12-02).
+    expect(page.locator("#queue tbody tr")).to_have_count(5)
     assert [store.get_paper(k).status for k in targets] == ["review"] * 3
     assert page.errors == []
 
