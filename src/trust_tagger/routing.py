@@ -134,6 +134,17 @@ def choose_core_thresholds(p: np.ndarray, y: np.ndarray, precision: float = 0.90
     return accept_t, reject_t, info
 
 
+def present_macro_f1(Y: np.ndarray, P: np.ndarray) -> float:
+    """Macro-F1 over the labels with a positive in ``Y`` (nan if none): a label absent from a small
+    set would add a meaningless 0 or 1."""
+    from sklearn.metrics import f1_score
+
+    present = np.where(Y.sum(0) > 0)[0]
+    if len(present) == 0:
+        return float("nan")
+    return float(f1_score(Y[:, present], P[:, present], average="macro", zero_division=0))
+
+
 def choose_label_thresholds(P: np.ndarray, Y: np.ndarray, names, lo: float = 0.2, hi: float = 0.8) -> dict[str, float]:
     """Per label, the F1-best threshold on validation (relevant papers), clipped to [lo, hi]; 0.5 when
     the label has no validation positives. Clipping keeps a 4-positive label from an absurd cut."""

@@ -20,17 +20,8 @@ import numpy as np
 from trust_tagger.model.calibration import ece, reliability_curve, top_label_ece
 from trust_tagger.model.contracts import Scores
 from trust_tagger.model.heads import class_known, label_matrix
-from trust_tagger.routing import Thresholds, filed_mask, prior_weight, weighted_rates
+from trust_tagger.routing import Thresholds, filed_mask, present_macro_f1, prior_weight, weighted_rates
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
-
-
-def _present_macro_f1(Y: np.ndarray, P: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
-
-    present = np.where(Y.sum(0) > 0)[0]
-    if len(present) == 0:
-        return float("nan")
-    return float(f1_score(Y[:, present], P[:, present], average="macro", zero_division=0))
 
 
 def compute_metrics(scores: Scores, examples, thresholds: Thresholds | None = None) -> dict:
@@ -56,8 +47,8 @@ def compute_metrics(scores: Scores, examples, thresholds: Thresholds | None = No
         cp = (scores.categories[pos] >= cth).astype(int)
         sp = (scores.subcategories[pos] >= sth).astype(int)
         yc, ys = cats[pos].astype(int), subs[pos].astype(int)
-        out["category_macro_f1"] = _present_macro_f1(yc, cp)
-        out["subcategory_macro_f1"] = _present_macro_f1(ys, sp)
+        out["category_macro_f1"] = present_macro_f1(yc, cp)
+        out["subcategory_macro_f1"] = present_macro_f1(ys, sp)
         out["category_ece"] = ece(scores.categories[pos], yc)
         p, r, f, s = precision_recall_fscore_support(yc, cp, average=None, zero_division=0)
         out["per_category"] = {c: {"precision": float(p[j]), "recall": float(r[j]), "f1": float(f[j]),
