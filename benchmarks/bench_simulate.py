@@ -97,6 +97,13 @@ def targets(result: dict) -> list[str]:
     return lines
 
 
+def _recipe(overrides: dict) -> str:
+    """The fine-tune recipe of the start model and the full retrains, in words."""
+    epochs, guard, layers = overrides.get("epochs"), overrides.get("max_train_seconds"), overrides.get("train_layers")
+    return (f"{epochs or 'default'} epoch{'s' if epochs != 1 else ''} within a {guard} s guard, "
+            + (f"top {layers} transformer blocks fine-tuned" if layers else "all transformer blocks fine-tuned"))
+
+
 def _time_verdict(total: float, as_asked: bool, reused: bool) -> str:
     """A reused start model only shortens the run, so a run already over 30 minutes misses either way."""
     if not as_asked:
@@ -184,10 +191,10 @@ def main() -> None:
     sim_dir = args.sim_dir
     if sim_dir is None:
         from trust_tagger.config import load_settings
-        from trust_tagger.simulate.run import SimulationConfig, simulate
+        from trust_tagger.simulate.run import SimulationConfig, fine_tune_recipe, simulate
 
         result = simulate(load_settings(), SimulationConfig(since=dt.date(2026, 2, 1), until=dt.date(2026, 5, 31),
-                                                            overrides={"max_train_seconds": 1800.0, "epochs": 1}),
+                                                            overrides=fine_tune_recipe()),
                           log=print)
         sim_dir = Path(result["dir"])
     write(sim_dir, args.time_log, args.command, args.out)

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from trust_tagger.cli.options import parse_date
 from trust_tagger.config import load_settings
+from trust_tagger.simulate.run import FINE_TUNE, fine_tune_recipe
 
 console = Console()
 
@@ -26,9 +27,12 @@ def register(app: typer.Typer) -> None:
                                             "calibration every week, seconds) or full (no weekly update).")] = "heads",
         max_train_seconds: Annotated[float, typer.Option("--max-train-seconds",
                                                          help="Fine-tuning time guard of the start model and of "
-                                                              "each full retrain (best epoch kept).")] = 1800.0,
+                                                              "each full retrain (best epoch kept).")] = FINE_TUNE["max_train_seconds"],
         epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs of the start model and of each full "
-                                            "retrain.")] = 1,
+                                            "retrain.")] = FINE_TUNE["epochs"],
+        train_layers: Annotated[int, typer.Option("--train-layers", min=0, help="Transformer blocks the start model "
+                                                  "and each full retrain fine-tune, from the top (0 = all, as "
+                                                  "`train` does).")] = FINE_TUNE["train_layers"],
         base_model: Annotated[str | None, typer.Option("--base-model", help="HF id or local folder of the encoder.")] = None,
         start_model: Annotated[Path | None, typer.Option("--start-model", help="Reuse a start model trained on the "
                                                          "labels before --since (checked by its data hash).")] = None,
@@ -55,11 +59,7 @@ def register(app: typer.Typer) -> None:
         since_d, until_d = parse_date(since, "--since"), parse_date(until, "--until")
         if since_d > until_d:
             raise CliError(f"--since {since_d} is after --until {until_d}", 2)
-        # The budget is one epoch (~3-4 min a fine-tune on 2 idle cores, benchmarks/RESULTS.md: ~120-170 s an epoch),
-        # so the start model and three monthly retrains of a four-month replay fit its 30 minutes. The time guard
-        # stays far off: on a shared box a 240 s guard was measured to stop the start model's fine-tune after 84 s
-        # (the linear probe's embedding pass alone took 156 s at load 8), so figures would follow the load.
-        overrides: dict = {"max_train_seconds": max_train_seconds, "epochs": epochs}
+        overrides = fine_tune_recipe(epochs, max_train_seconds, train_layers)
         cfg = SimulationConfig(since=since_d, until=until_d, review_budget=review_budget, retrain=retrain,
                                update=update, base_model=base_model, overrides=overrides, start_model=start_model,
                                compare=compare, work_dir=work_dir, keep_work=keep_work, sim_id=sim_id)
