@@ -9,7 +9,9 @@ from trust_tagger.routing import (
     choose_core_thresholds,
     choose_label_thresholds,
     choose_relevance_thresholds,
+    f1_at_cuts,
     is_adjacent,
+    present_macro_f1,
     prior_weight,
     route,
     weighted_rates,
@@ -112,3 +114,22 @@ def test_a_model_without_core_thresholds_refuses_the_core_policy_clearly():
         route({"relevance": 0.5, "core": 0.5}, Thresholds(), "core")
     with pytest.raises(ValueError, match="unknown merge_policy"):
         route({"relevance": 0.5, "core": 0.5}, Thresholds(), "everything")
+
+
+def test_f1_at_cuts_and_present_macro_f1_match_sklearn():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(3)
+    cuts = np.round(np.arange(0.2, 0.8 + 1e-9, 0.05), 2)
+    for n_pos in (0, 1, 7, 40):
+        y = np.zeros(40, int)
+        y[rng.choice(40, n_pos, replace=False)] = 1
+        p = rng.random(40) * np.where(y, 1.0, 0.7)
+        want = [f1_score(y, (p >= t).astype(int), zero_division=0) for t in cuts]
+        np.testing.assert_allclose(f1_at_cuts(p, y, cuts), want)
+    Y = (rng.random((50, 6)) > 0.8).astype(int)
+    Y[:, 2] = 0  # absent label: left out of the average
+    P = (rng.random((50, 6)) > 0.7).astype(int)
+    want = f1_score(Y[:, [0, 1, 3, 4, 5]], P[:, [0, 1, 3, 4, 5]], average="macro", zero_division=0)
+    assert present_macro_f1(Y, P) == pytest.approx(want)
+    assert np.isnan(present_macro_f1(np.zeros((5, 2), int), P[:5, :2]))

@@ -115,6 +115,11 @@ _SUB_RULES: dict[str, str] = {
 }
 
 
+def rule(label: str) -> str | None:
+    """The keyword pattern of a category or subcategory: its own rule, else its category's (None: no rule)."""
+    return _SUB_RULES.get(label) or _RULES.get(label.split("/")[0])
+
+
 def keyword_hits(records) -> tuple[np.ndarray, np.ndarray]:
     """0/1 matrices (papers x CATEGORIES, papers x SUBCATEGORIES): where the keyword rules fire.
 
@@ -122,11 +127,12 @@ def keyword_hits(records) -> tuple[np.ndarray, np.ndarray]:
     validation, ``heads.calibrate``): the rules err on other categories than the net (holdout F1, rules /
     net: security 0.92 / 0.83, hallucination 0.86 / 0.67, interpretability 0.43 / 0.77)."""
     texts = [record_text(r).lower() for r in records]
-    cats = np.array([[bool(re.search(_RULES[c], t)) for c in CATEGORIES] for t in texts],
-                    dtype=np.float32).reshape(-1, len(CATEGORIES))
-    subs = np.array([[bool(re.search(_SUB_RULES.get(s) or _RULES[s.split("/")[0]], t)) for s in SUBCATEGORIES]
-                     for t in texts], dtype=np.float32).reshape(-1, len(SUBCATEGORIES))
-    return cats, subs
+    def hits(labels):
+        patterns = [re.compile(rule(label)) for label in labels]
+        return np.array([[bool(p.search(t)) for p in patterns] for t in texts],
+                        dtype=np.float32).reshape(-1, len(labels))
+
+    return hits(CATEGORIES), hits(SUBCATEGORIES)
 
 
 def keyword_evidence(text: str, labels: Iterable[str]) -> list[tuple[int, int, str]]:
@@ -137,7 +143,7 @@ def keyword_evidence(text: str, labels: Iterable[str]) -> list[tuple[int, int, s
     back the predicted labels, so the review screens can mark why a paper is in front of the reviewer."""
     spans: list[tuple[int, int, str]] = []
     for label in dict.fromkeys(labels):
-        pattern = _SUB_RULES.get(label) or _RULES.get(label.split("/")[0])
+        pattern = rule(label)
         if pattern:
             spans += [(m.start(), m.end(), label) for m in re.finditer(pattern, text, re.IGNORECASE) if m.end() > m.start()]
     out: list[tuple[int, int, str]] = []
