@@ -136,8 +136,7 @@ def write(sim_dir: Path, time_log: Path | None = None, command: str | None = Non
              f"(`data/labeled/annotations-dense-2026-02-06.jsonl`, the rest from `annotations.jsonl`). The pool the figures count "
              f"is the {f_loop['papers']} papers the loop had to decide ({f_loop['targets']} core, {f_loop['relevant']} "
              f"relevant; the rest were on the list already). merge_policy `{result['policy']}`; review budget "
-             f"{cfg['review_budget']} papers a week; full retrain `{cfg['retrain']}` (one epoch within a "
-             f"{cfg['overrides'].get('max_train_seconds')} s guard), weekly update `{cfg['update']}`.", "",
+             f"{cfg['review_budget']} papers a week; full retrain `{cfg['retrain']}` ({_recipe(cfg['overrides'])}), weekly update `{cfg['update']}`.", "",
              f"Start model: trained on the list of 2026-01-19 + the annotations of papers dated before {cfg['since']} "
              f"({result['start_model']['counts']['total']} labels; train {result['start_model']['counts']['train']['n']}, "
              f"validation {result['start_model']['counts']['validation']['n']}, frozen test "

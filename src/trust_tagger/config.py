@@ -66,6 +66,9 @@ class Settings:
     # epochs, calibration and thresholds; dense labels from the second are only reported.
     temporal_validation_from: str = "2026-03-01"
     temporal_holdout_from: str = "2026-04-01"
+    # After the holdout is scored, fit the recipe again on train + holdout and ship that model
+    # (``retrain.train.train_version``): the newest labels are the most like next month's feed.
+    refit: bool = False
     # Format of new entries written into an empty or new list file ("dated" or "year_sections").
     default_entry_format: str = "dated"
     # How long a merge waits for another writer of the same list (nightly, `merge`) before it gives up.

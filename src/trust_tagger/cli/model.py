@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
         holdout_list: Annotated[Path | None, typer.Option("--holdout-list", help="A later copy of the list: papers it adds are kept out of training (temporal check).")] = None,
         make_current: Annotated[bool | None, typer.Option("--current/--no-current", help="Make the new model current (default: only when there is none yet).")] = None,
         no_register: Annotated[bool, typer.Option("--no-register", help="Only write the folder.")] = False,
+        refit: Annotated[bool | None, typer.Option("--refit/--no-refit", help="Once the temporal holdout is scored, train again on train + holdout and keep that model (default: the `refit` setting).")] = None,
         list_dir: ListDirOpt = None,
     ) -> None:
         """Build the dataset, fine-tune, calibrate, evaluate on the frozen test split, register the model."""
@@ -51,7 +52,7 @@ def register(app: typer.Typer) -> None:
         with StagedProgress() as progress:
             result = train_version(settings, base_model=base_model, output=output, epochs=epochs, max_length=max_length,
                                    holdout_list=holdout_list, register_model=not no_register, make_current=make_current,
-                                   progress=progress, log=lambda s: err.print(s, highlight=False))
+                                   refit=refit, progress=progress, log=lambda s: err.print(s, highlight=False))
         for line in summary_lines(result):
             console.print(line, highlight=False)
 

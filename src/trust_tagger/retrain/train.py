@@ -45,15 +45,19 @@ def train_version(settings, *, base_model: str | None = None, output: Path | Non
                   register_model: bool = True, make_current: bool | None = None,
                   progress: Callable[[str, int, int], None] | None = None,
                   log: Callable[[str], None] = print, config_overrides: dict | None = None,
-                  exclude_keys: Iterable[str] = ()) -> TrainResult:
-    """Train, evaluate on the frozen test split, save to ``output`` (default models/vN) and register."""
+                  exclude_keys: Iterable[str] = (), refit: bool | None = None) -> TrainResult:
+    """Train, evaluate on the frozen test split, save to ``output`` (default models/vN) and register.
+
+    ``refit`` (default: ``settings.refit``; temporal protocol only): once the first model is scored, fit the same recipe again on
+    train + the temporal holdout and ship that one. The holdout months are the newest labels, the ones
+    most like next month's feed; validation stays out, so early stopping, calibration and thresholds
+    are chosen as before, and the frozen test split stays out for the gate. The first model's figures
+    are kept as ``metrics["pre_refit"]``: the refit model has no honest holdout figure of its own."""
     from trust_tagger.model import registry as registry
     from trust_tagger.model.artifacts import write_manifest
     from trust_tagger.model.config import TrainConfig
     from trust_tagger.model.tagger import TrustTagger
     from trust_tagger.retrain import dataset as D
-    from trust_tagger.retrain.evaluate import compute_metrics
-
     t0 = time.time()
     pool = D.load_pool(settings.path(settings.snapshot_path))
     excluded = set(exclude_keys) | later_list_keys(settings, holdout_list, pool)
@@ -69,11 +73,23 @@ def train_version(settings, *, base_model: str | None = None, output: Path | Non
     if max_length is not None:
         cfg.max_length = max_length
     model = TrustTagger(cfg).fit(train, val, progress=progress, log=log)
-    metrics = {"protocol": protocol,
-               "validation": compute_metrics(model.predict_proba(val), val, model.thresholds)}
-    if holdout:
-        metrics["holdout"] = compute_metrics(model.predict_proba(holdout), holdout, model.thresholds)
-    metrics["test"] = compute_metrics(model.predict_proba(test), test, model.thresholds) if test else {}
+    metrics = _scored(model, protocol, val, holdout, test)
+    trained_on = train
+    if (settings.refit if refit is None else refit) and holdout:
+        from trust_tagger.model.finetune import release_memory
+
+        # The holdout is every dense paper of its months, the frozen test split's ones too: those stay out.
+        added = [e for e in holdout if e.split != "test"]
+        log(f"refit: the same recipe on train + temporal holdout ({len(train)} + {len(added)} papers); "
+            f"validation and frozen test stay out")
+        pre = metrics
+        del model
+        release_memory()
+        trained_on = train + added
+        model = TrustTagger(cfg).fit(trained_on, val, progress=progress, log=log)
+        metrics = _scored(model, protocol, val, [], test)
+        metrics["pre_refit"] = pre
+        metrics["refit"] = {"train": len(trained_on), "added_from_holdout": len(added)}
     version = output.name if output is not None and registry._VERSION_RE.match(Path(output).name) else None
     if output is None:
         version = registry.next_version(settings)
@@ -87,7 +103,7 @@ def train_version(settings, *, base_model: str | None = None, output: Path | Non
         "label_counts": ds.counts(),
         "missing_abstract": ds.missing_abstract,
         "excluded_keys": sorted(excluded),
-        "train_keys": sorted(e.key for e in train + val),
+        "train_keys": sorted(e.key for e in trained_on + val),
         "protocol": protocol,
         "base_model": cfg.base_model,
     }
@@ -101,6 +117,16 @@ def train_version(settings, *, base_model: str | None = None, output: Path | Non
         registered, current = True, bool(registry.show(entry["id"], settings).get("current"))
     return TrainResult(version, output, metrics, round(time.time() - t0, 1), registered, current, ds.counts(),
                        ds.missing_abstract)
+
+
+def _scored(model, protocol: str, val, holdout, test) -> dict:
+    from trust_tagger.retrain.evaluate import compute_metrics
+
+    out = {"protocol": protocol, "validation": compute_metrics(model.predict_proba(val), val, model.thresholds)}
+    if holdout:
+        out["holdout"] = compute_metrics(model.predict_proba(holdout), holdout, model.thresholds)
+    out["test"] = compute_metrics(model.predict_proba(test), test, model.thresholds) if test else {}
+    return out
 
 
 def training_splits(ds, settings) -> tuple[list, list, list, list, str]:
@@ -125,15 +151,19 @@ def summary_lines(result: TrainResult) -> list[str]:
     t = result.metrics.get("test", {})
     r = t.get("routing", {})
     lines = []
-    h = result.metrics.get("holdout")
+    refit = result.metrics.get("refit")
+    h = result.metrics.get("pre_refit", {}).get("holdout") if refit else result.metrics.get("holdout")
     if h:
         cr = h.get("core_routing", {})
-        lines.append(f"temporal holdout ({h['n']} papers, {h['n_relevant']} relevant, {h.get('n_core')} core): "
+        lines.append(("before the refit, " if refit else "") + f"temporal holdout ({h['n']} papers, {h['n_relevant']} relevant, {h.get('n_core')} core): "
                      f"relevance AP {h.get('relevance_ap', float('nan')):.3f}, core AP {h.get('core_ap', float('nan')):.3f}, "
                      f"category macro-F1 {h.get('category_macro_f1', float('nan')):.3f}; merge_policy=core auto-decides "
                      f"{cr.get('auto_share', float('nan')):.2f}, merge precision {cr.get('merge_precision_core', float('nan')):.2f} "
                      f"core / {cr.get('merge_precision_relevant', float('nan')):.2f} relevant, "
                      f"core auto-rejected {cr.get('core_auto_rejected', float('nan')):.2f}, filing {cr.get('filing', float('nan')):.2f}")
+    if refit:
+        lines.append(f"refit on train + temporal holdout ({refit['train']} papers, {refit['added_from_holdout']} of "
+                     f"them from the holdout): the shipped model has no holdout figure of its own")
     return lines + [
         f"model {result.version} saved to {result.path} ({result.seconds:.0f} s)"
         + (" and registered as current" if result.current else " and registered" if result.registered else ""),
