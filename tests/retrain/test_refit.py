@@ -10,13 +10,10 @@ import pytest
 from _tiny_model import synthetic_examples, tiny_base_model, tiny_config
 
 
-@pytest.fixture
-def temporal_project(tmp_path, monkeypatch, model_root):
-    """Sampled labels of January, dense labels of March (validation) and April (holdout)."""
-    exs = synthetic_examples(120, seed=5)
-    dates = {}
-    for i, e in enumerate(exs):
-        dates[e.arxiv_id] = ("2026-01-10", "2026-03-10", "2026-04-10")[i % 3]
+def _project(tmp_path, monkeypatch, model_root, exs, dates: dict | None = None):
+    """A project of these labels: annotations, plus a dense file for the papers ``dates`` puts in March
+    or later; returns (TrainConfig overrides, base model)."""
+    dates = dates or {e.arxiv_id: e.date for e in exs}
     with gzip.open(tmp_path / "pool.jsonl.gz", "wt") as fh:
         for e in exs:
             fh.write(json.dumps({"arxiv_id": e.arxiv_id, "title": e.title, "abstract": e.abstract,
@@ -24,20 +21,30 @@ def temporal_project(tmp_path, monkeypatch, model_root):
     labeled = tmp_path / "labeled"
     labeled.mkdir()
 
-    def line(e):
-        return json.dumps({"arxiv_id": e.arxiv_id, "relevance": e.relevance, "categories": e.categories,
-                           "subcategories": e.subcategories, "date": dates[e.arxiv_id]}) + "\n"
+    def lines(keep):
+        return "".join(json.dumps({"arxiv_id": e.arxiv_id, "relevance": e.relevance, "categories": e.categories,
+                                   "subcategories": e.subcategories, "date": dates[e.arxiv_id]}) + "\n"
+                       for e in exs if keep(dates[e.arxiv_id]))
 
-    (labeled / "annotations.jsonl").write_text("".join(line(e) for e in exs if dates[e.arxiv_id] < "2026-03"))
-    (labeled / "annotations-dense-2026-03-04.jsonl").write_text(
-        "".join(line(e) for e in exs if dates[e.arxiv_id] >= "2026-03"))
+    (labeled / "annotations.jsonl").write_text(lines(lambda d: d < "2026-03"))
+    dense = lines(lambda d: d >= "2026-03")
+    if dense:
+        (labeled / "annotations-dense-2026-03-04.jsonl").write_text(dense)
     for name, value in (("HOME", tmp_path), ("MODEL_DIR", tmp_path / "models"), ("LIST_DIR", tmp_path / "no-list"),
                         ("LABELED_DIR", labeled), ("SNAPSHOT_PATH", tmp_path / "pool.jsonl.gz"),
                         ("REPORTS_DIR", tmp_path / "reports")):
         monkeypatch.setenv(f"TRUST_TAGGER_{name}", str(value))
     monkeypatch.delenv("TRUST_TAGGER_CONFIG", raising=False)
-    cfg = dataclasses.asdict(tiny_config(tiny_base_model(model_root)))
-    return {k: v for k, v in cfg.items() if k != "base_model"}, tiny_base_model(model_root)
+    base = tiny_base_model(model_root)
+    return {k: v for k, v in dataclasses.asdict(tiny_config(base)).items() if k != "base_model"}, base
+
+
+@pytest.fixture
+def temporal_project(tmp_path, monkeypatch, model_root):
+    """Sampled labels of January, dense labels of March (validation) and April (holdout)."""
+    exs = synthetic_examples(120, seed=5)
+    dates = {e.arxiv_id: ("2026-01-10", "2026-03-10", "2026-04-10")[i % 3] for i, e in enumerate(exs)}
+    return _project(tmp_path, monkeypatch, model_root, exs, dates)
 
 
 def _holdout_keys():
@@ -67,6 +74,7 @@ def test_refit_trains_on_the_holdout_too_and_keeps_the_first_models_figures(temp
     m = refit.metrics
     assert "holdout" not in m  # the shipped model trained on it: no honest holdout figure
     assert m["pre_refit"]["holdout"]["n"] == holdout_n
+    assert m["pre_refit"]["test"] == {}  # the first model never faces the gate: no frozen-test pass
     assert m["pre_refit"]["validation"]["n"] == m["validation"]["n"] == plain.metrics["validation"]["n"]
     assert m["test"]["n"] == plain.metrics["test"]["n"]
     added = _keys(refit.path) - _keys(plain.path)
@@ -83,22 +91,7 @@ def test_refit_is_a_no_op_without_a_temporal_holdout(tmp_path, monkeypatch, mode
     from trust_tagger.config import load_settings
     from trust_tagger.retrain.train import train_version
 
-    exs = synthetic_examples(60, seed=6)
-    with gzip.open(tmp_path / "pool.jsonl.gz", "wt") as fh:
-        for e in exs:
-            fh.write(json.dumps({"arxiv_id": e.arxiv_id, "title": e.title, "abstract": e.abstract,
-                                 "date": e.date}) + "\n")
-    labeled = tmp_path / "labeled"
-    labeled.mkdir()
-    (labeled / "annotations.jsonl").write_text("".join(json.dumps(
-        {"arxiv_id": e.arxiv_id, "relevance": e.relevance, "categories": e.categories,
-         "subcategories": e.subcategories}) + "\n" for e in exs))
-    for name, value in (("HOME", tmp_path), ("MODEL_DIR", tmp_path / "models"), ("LIST_DIR", tmp_path / "no-list"),
-                        ("LABELED_DIR", labeled), ("SNAPSHOT_PATH", tmp_path / "pool.jsonl.gz")):
-        monkeypatch.setenv(f"TRUST_TAGGER_{name}", str(value))
-    monkeypatch.delenv("TRUST_TAGGER_CONFIG", raising=False)
-    overrides = {k: v for k, v in dataclasses.asdict(tiny_config(tiny_base_model(model_root))).items()
-                 if k != "base_model"}
-    res = train_version(load_settings(), base_model=tiny_base_model(model_root), config_overrides=overrides,
-                        output=tmp_path / "m", register_model=False, refit=True, log=lambda s: None)
+    overrides, base = _project(tmp_path, monkeypatch, model_root, synthetic_examples(60, seed=6))
+    res = train_version(load_settings(), base_model=base, config_overrides=overrides, output=tmp_path / "m",
+                        register_model=False, refit=True, log=lambda s: None)
     assert res.metrics["protocol"] == "hashed" and "refit" not in res.metrics and "pre_refit" not in res.metrics

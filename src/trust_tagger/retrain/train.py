@@ -48,16 +48,17 @@ def train_version(settings, *, base_model: str | None = None, output: Path | Non
                   exclude_keys: Iterable[str] = (), refit: bool | None = None) -> TrainResult:
     """Train, evaluate on the frozen test split, save to ``output`` (default models/vN) and register.
 
-    ``refit`` (default: ``settings.refit``; temporal protocol only): once the first model is scored, fit the same recipe again on
-    train + the temporal holdout and ship that one. The holdout months are the newest labels, the ones
+    ``refit`` (default: ``settings.refit``; temporal protocol only): once the first model is scored,
+    fit the same recipe again on train + the temporal holdout and ship that one. The holdout months are the newest labels, the ones
     most like next month's feed; validation stays out, so early stopping, calibration and thresholds
-    are chosen as before, and the frozen test split stays out for the gate. The first model's figures
-    are kept as ``metrics["pre_refit"]``: the refit model has no honest holdout figure of its own."""
+    are chosen as before, and the frozen test split stays out for the gate. The first model's validation
+    and holdout figures are kept as ``metrics["pre_refit"]``: the refit model has no honest holdout figure of its own."""
     from trust_tagger.model import registry as registry
     from trust_tagger.model.artifacts import write_manifest
     from trust_tagger.model.config import TrainConfig
     from trust_tagger.model.tagger import TrustTagger
     from trust_tagger.retrain import dataset as D
+
     t0 = time.time()
     pool = D.load_pool(settings.path(settings.snapshot_path))
     excluded = set(exclude_keys) | later_list_keys(settings, holdout_list, pool)
@@ -73,9 +74,11 @@ def train_version(settings, *, base_model: str | None = None, output: Path | Non
     if max_length is not None:
         cfg.max_length = max_length
     model = TrustTagger(cfg).fit(train, val, progress=progress, log=log)
-    metrics = _scored(model, protocol, val, holdout, test)
+    refit = bool(settings.refit if refit is None else refit) and bool(holdout)
+    # A model that is refit next is not the one the gate will see: its frozen-test pass is skipped.
+    metrics = _scored(model, protocol, val, holdout, [] if refit else test)
     trained_on = train
-    if (settings.refit if refit is None else refit) and holdout:
+    if refit:
         from trust_tagger.model.finetune import release_memory
 
         # The holdout is every dense paper of its months, the frozen test split's ones too: those stay out.
