@@ -60,3 +60,30 @@ def test_empty_input_and_baselines_interface():
     assert rules.relevance.shape == (40,)
     s = TfidfLR().fit(exs).predict_proba(exs)
     assert s.categories.shape == (40, len(CATEGORIES))
+
+
+def test_inference_precision_follows_the_cpu_and_the_switch(model_root, monkeypatch):
+    """bf16 on a CPU that has it natively, float32 when switched off or emulated; scores agree closely."""
+    import torch
+
+    from trust_tagger.model import encoder
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(encoder, "cpu_bf16_supported", lambda: True)
+    with encoder.inference_autocast(cpu):
+        assert torch.get_autocast_dtype("cpu") == torch.bfloat16 and torch.is_autocast_enabled("cpu")
+    monkeypatch.setenv("TRUST_TAGGER_CPU_BF16", "0")
+    with encoder.inference_autocast(cpu):
+        assert not torch.is_autocast_enabled("cpu")
+    monkeypatch.delenv("TRUST_TAGGER_CPU_BF16")
+    monkeypatch.setattr(encoder, "cpu_bf16_supported", lambda: False)
+    with encoder.inference_autocast(cpu):
+        assert not torch.is_autocast_enabled("cpu")
+
+    m = TrustTagger.load(trained_tiny_model(model_root))
+    papers = [{"title": e.title, "abstract": e.abstract} for e in synthetic_examples(16, seed=7)]
+    fp32 = m.predict_proba(papers)
+    monkeypatch.setattr(encoder, "cpu_bf16_supported", lambda: True)
+    bf16 = m.predict_proba(papers)
+    assert np.abs(fp32.relevance - bf16.relevance).max() < 0.05
+    assert np.abs(fp32.core - bf16.core).max() < 0.05

@@ -51,6 +51,36 @@ def pick_device(prefer: str | None = None):
     return dev
 
 
+def cpu_bf16_supported() -> bool:
+    """The CPU multiplies bfloat16 natively (AVX512-BF16 / AMX); elsewhere bf16 is emulated and slower."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def inference_autocast(device):
+    """The one precision of every inference pass (prediction, validation passes, frozen embeddings).
+
+    CUDA: float16. CPU: bfloat16 where the CPU has it natively, unless ``TRUST_TAGGER_CPU_BF16=0``.
+    Measured on the clean-clone main.sh model of 08128f2, 2 cores with AVX512-BF16, 1,000 pool papers:
+    63.7 papers/s against 27.1 in float32, with the temporal holdout unchanged to the third decimal
+    (relevance AP 0.8999 / 0.9001, core AP 0.8605 / 0.8601, category macro-F1 0.8041 / 0.8041). Int8
+    dynamic quantisation ran 56-59 papers/s but lost 0.006-0.016 relevance AP and 0.015 core AP.
+    """
+    import contextlib
+
+    import torch
+
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    if device.type == "cpu" and os.environ.get("TRUST_TAGGER_CPU_BF16", "1") != "0" and cpu_bf16_supported():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def paper_text(title: str, abstract: str, arxiv_categories: Sequence[str] | None = None) -> str:
     """One string per paper, as the sentence encoder was trained on single texts.
 
@@ -124,7 +154,7 @@ def embed_texts(tokenizer, model, texts: Sequence[str], max_length: int = 256, b
     ids = tokenize(tokenizer, texts, max_length)
     out = np.zeros((len(ids), model.config.hidden_size), dtype=np.float32)
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), inference_autocast(device):
         for batch in iter_batches(ids, batch_size):
             input_ids, mask = collate([ids[i] for i in batch], tokenizer.pad_token_id or 0)
             hidden = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).last_hidden_state
