@@ -229,3 +229,33 @@ def test_large_model_terms_follow_the_guide():
         assert mentions_large_audio_model({"title": text, "abstract": ""}), text
     for text in ("A CNN for bird sound classification", "Whispering-gallery acoustics", "Speaker verification"):
         assert not mentions_large_audio_model({"title": text, "abstract": ""}), text
+
+
+def test_train_bf16_puts_only_the_training_forward_passes_under_bf16(model_root, monkeypatch):
+    """Inference passes (validation included) run in bf16 wherever the CPU has it; training forward passes
+    only with ``train_bf16`` (it changes what is learned: benchmarks/experiments/bf16_training.json)."""
+    import torch
+
+    from trust_tagger.model import encoder
+    from trust_tagger.model import tagger as tagger_module
+
+    monkeypatch.setattr(encoder, "cpu_bf16_supported", lambda: True)
+    train, val = _splits()
+    seen = set()
+    real = tagger_module.build_net
+
+    def build_and_watch(encoder_model, dropout):
+        net = real(encoder_model, dropout)
+        net.encoder.register_forward_hook(
+            lambda mod, args, out: seen.add((mod.training, torch.is_autocast_enabled("cpu"))))
+        return net
+
+    monkeypatch.setattr(tagger_module, "build_net", build_and_watch)
+    for flag in (False, True):
+        seen.clear()
+        cfg = dataclasses.replace(tiny_config(tiny_base_model(model_root)), train_bf16=flag)
+        model = TrustTagger(cfg).fit(train, val)
+        s = model.predict_proba(val)
+        assert np.isfinite(s.relevance).all() and np.isfinite(s.core).all()
+        assert (False, True) in seen  # inference: bf16
+        assert seen & {(True, True), (True, False)} == {(True, flag)}, seen

@@ -70,14 +70,14 @@ def test_inference_precision_follows_the_cpu_and_the_switch(model_root, monkeypa
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(encoder, "cpu_bf16_supported", lambda: True)
-    with encoder.inference_autocast(cpu):
+    with encoder.autocast(cpu):
         assert torch.get_autocast_dtype("cpu") == torch.bfloat16 and torch.is_autocast_enabled("cpu")
     monkeypatch.setenv("TRUST_TAGGER_CPU_BF16", "0")
-    with encoder.inference_autocast(cpu):
+    with encoder.autocast(cpu):
         assert not torch.is_autocast_enabled("cpu")
     monkeypatch.delenv("TRUST_TAGGER_CPU_BF16")
     monkeypatch.setattr(encoder, "cpu_bf16_supported", lambda: False)
-    with encoder.inference_autocast(cpu):
+    with encoder.autocast(cpu):
         assert not torch.is_autocast_enabled("cpu")
 
     m = TrustTagger.load(trained_tiny_model(model_root))

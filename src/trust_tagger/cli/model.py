@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
     def train(
         base_model: Annotated[str | None, typer.Option("--base-model", help="HF model id or local folder (default: settings.base_model, bundled all-MiniLM-L6-v2).")] = None,
         output: Annotated[Path | None, typer.Option("--output", help="Model folder to write (default: models/vN, the next version).")] = None,
-        epochs: Annotated[int | None, typer.Option("--epochs", help="Fine-tuning epochs (default 3; early stopping on validation).")] = None,
+        epochs: Annotated[int | None, typer.Option("--epochs", help="Fine-tuning epochs (default 1; more are early-stopped on validation).")] = None,
         max_length: Annotated[int | None, typer.Option("--max-length", help="Tokens per paper (default 256).")] = None,
         holdout_list: Annotated[Path | None, typer.Option("--holdout-list", help="A later copy of the list: papers it adds are kept out of training (temporal check).")] = None,
         make_current: Annotated[bool | None, typer.Option("--current/--no-current", help="Make the new model current (default: only when there is none yet).")] = None,

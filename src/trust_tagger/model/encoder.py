@@ -61,8 +61,9 @@ def cpu_bf16_supported() -> bool:
         return False
 
 
-def inference_autocast(device):
-    """The one precision of every inference pass (prediction, validation passes, frozen embeddings).
+def autocast(device, cpu_bf16: bool = True):
+    """The one precision of every network pass: prediction, validation passes, frozen embeddings, and
+    fine-tuning's forward passes (there only with ``TrainConfig.train_bf16``).
 
     CUDA: float16. CPU: bfloat16 where the CPU has it natively, unless ``TRUST_TAGGER_CPU_BF16=0``.
     Measured on the clean-clone main.sh model of 08128f2, 2 cores with AVX512-BF16, 1,000 pool papers:
@@ -76,7 +77,8 @@ def inference_autocast(device):
 
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)
-    if device.type == "cpu" and os.environ.get("TRUST_TAGGER_CPU_BF16", "1") != "0" and cpu_bf16_supported():
+    if (cpu_bf16 and device.type == "cpu" and os.environ.get("TRUST_TAGGER_CPU_BF16", "1") != "0"
+            and cpu_bf16_supported()):
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -154,7 +156,7 @@ def embed_texts(tokenizer, model, texts: Sequence[str], max_length: int = 256, b
     ids = tokenize(tokenizer, texts, max_length)
     out = np.zeros((len(ids), model.config.hidden_size), dtype=np.float32)
     model.eval()
-    with torch.inference_mode(), inference_autocast(device):
+    with torch.inference_mode(), autocast(device):
         for batch in iter_batches(ids, batch_size):
             input_ids, mask = collate([ids[i] for i in batch], tokenizer.pad_token_id or 0)
             hidden = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).last_hidden_state

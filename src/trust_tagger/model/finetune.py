@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from trust_tagger.model.encoder import collate, record_text, tokenize
+from trust_tagger.model.encoder import autocast, collate, record_text, tokenize
 from trust_tagger.model.heads import core_targets, label_matrix
 from trust_tagger.model.network import SL_CAT, SL_CLS, SL_COND, SL_LARGE, SL_SUB, _torch
 
@@ -55,14 +55,6 @@ def _rel_ap(p: np.ndarray, y: np.ndarray) -> float:
 
 
 # -------------------------------------------------------------------- helpers
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-
 def _stage(progress, name, total):
     if progress is None:
         return None
@@ -145,7 +137,7 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
             input_ids, mask = collate([ids[i] for i in batch], tokenizer.pad_token_id or 0)
             input_ids, mask = input_ids.to(device), mask.to(device)
             b = torch.tensor(batch, device=device)
-            with (torch.autocast("cuda", dtype=torch.float16) if use_amp else _null()):
+            with autocast(device, cpu_bf16=cfg.train_bf16):
                 z = net(input_ids, mask).float()
             loss = bce(z[:, 0], rel_t[b], pos_weight=rel_pw)
             ex = exact_t[b]

@@ -30,7 +30,7 @@ from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores, Scores
 from trust_tagger.model.encoder import (
     collate,
-    inference_autocast,
+    autocast,
     length_sorted_batches,
     mentions_audio,
     mentions_large_audio_model,
@@ -76,7 +76,7 @@ class TrustTagger:
         out = np.zeros((len(ids), self.net.head.out_features), dtype=np.float32)
         emb = np.zeros((len(ids), self.net.head.in_features), dtype=np.float32)
         self.net.eval()
-        with torch.inference_mode(), inference_autocast(self.device):
+        with torch.inference_mode(), autocast(self.device):
             for batch in length_sorted_batches([len(x) for x in ids], self.config.eval_batch_size):
                 input_ids, mask = collate([ids[i] for i in batch], self.tokenizer.pad_token_id or 0)
                 input_ids, mask = input_ids.to(self.device), mask.to(self.device)
