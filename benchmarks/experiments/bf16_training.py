@@ -1,7 +1,8 @@
 """Does fine-tuning in bfloat16 autocast (CPUs with native bf16) buy epochs inside the time budget, and
 do the extra epochs help on the temporal holdout? Model A: the default recipe (float32 forward passes);
 model B: the same with ``train_bf16=True``; C: B without the 420 s guard's single epoch (epochs by
-early stopping on validation, at most 3). Run from the repo root:
+early stopping on validation, at most 3); D: bf16, one epoch (shipped); E: D at learning rate 5e-5;
+F: D at 320 tokens; D14 / E14: D / E with seed 14. Recipes are compared on validation (dense 2026-03) first. Run from the repo root:
 ``python benchmarks/experiments/bf16_training.py [OUT.json] [A,B,C]`` (~8 min a model on 2 cores).
 """
 import json
@@ -25,7 +26,10 @@ from trust_tagger.retrain.evaluate import compute_metrics  # noqa: E402
 KEYS = ("n", "relevance_ap", "core_ap", "category_macro_f1", "subcategory_macro_f1")
 ROUTING = ("auto_share", "merge_precision_core", "merge_precision_relevant", "core_auto_rejected", "filing")
 RECIPES = {"A": {}, "B": {"train_bf16": True}, "C": {"train_bf16": True, "max_train_seconds": 900.0},
-           "D": {"train_bf16": True, "epochs": 1}}
+           "D": {"train_bf16": True, "epochs": 1}, "E": {"train_bf16": True, "epochs": 1, "lr": 5e-5},
+           "F": {"train_bf16": True, "epochs": 1, "max_length": 320},
+           "D14": {"train_bf16": True, "epochs": 1, "seed": 14},
+           "E14": {"train_bf16": True, "epochs": 1, "lr": 5e-5, "seed": 14}}
 
 set_offline_defaults()
 pick_device()
@@ -40,7 +44,7 @@ for name in which:
     model = TrustTagger(TrainConfig(base_model=settings.base_model, **RECIPES[name])).fit(train, val, log=print)
     res = {"recipe": RECIPES[name], "train_seconds": round(time.time() - t0, 1), "history": model.history,
            "best_epoch": model.info.get("best_epoch"), "stopped_for_time": model.info.get("stopped_for_time")}
-    for part, exs in (("holdout", holdout), ("later", later)):
+    for part, exs in (("validation", val), ("holdout", holdout), ("later", later)):
         m = compute_metrics(model.predict_proba(exs), exs, model.thresholds)
         res[part] = {k: m.get(k) for k in KEYS} | {k: m.get("core_routing", {}).get(k) for k in ROUTING}
     out[name] = res
