@@ -76,13 +76,15 @@ class TrustTagger:
         out = np.zeros((len(ids), self.net.head.out_features), dtype=np.float32)
         emb = np.zeros((len(ids), self.net.head.in_features), dtype=np.float32)
         self.net.eval()
-        with torch.inference_mode(), autocast(self.device):
+        with torch.inference_mode():
             for batch in length_sorted_batches([len(x) for x in ids], self.config.eval_batch_size):
                 input_ids, mask = collate([ids[i] for i in batch], self.tokenizer.pad_token_id or 0)
                 input_ids, mask = input_ids.to(self.device), mask.to(self.device)
-                e = self.net.embed(input_ids, mask)
-                out[batch] = self.net.head(e).float().cpu().numpy()
-                emb[batch] = e.float().cpu().numpy()
+                with autocast(self.device):
+                    e = self.net.embed(input_ids, mask).float()
+                # The heads in float32, as head_logits applies them to cached embeddings: both paths agree.
+                out[batch] = self.net.head(e).cpu().numpy()
+                emb[batch] = e.cpu().numpy()
                 if progress:
                     progress(len(batch))
         return out, emb
