@@ -29,8 +29,8 @@ from trust_tagger.model.calibration import Calibration, logit
 from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores, Scores
 from trust_tagger.model.encoder import (
-    collate,
     autocast,
+    collate,
     length_sorted_batches,
     mentions_audio,
     mentions_large_audio_model,
