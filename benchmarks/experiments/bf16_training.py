@@ -2,7 +2,8 @@
 do the extra epochs help on the temporal holdout? Model A: the default recipe (float32 forward passes);
 model B: the same with ``train_bf16=True``; C: B without the 420 s guard's single epoch (epochs by
 early stopping on validation, at most 3); D: bf16, one epoch (shipped); E: D at learning rate 5e-5;
-F: D at 320 tokens; D14 / E14: D / E with seed 14. Recipes are compared on validation (dense 2026-03) first. Run from the repo root:
+F: D at 320 tokens; D14 / E14: D / E with seed 14
+(E_again in the JSON: E run a second time). Recipes are compared on validation (dense 2026-03) first. Run from the repo root:
 ``python benchmarks/experiments/bf16_training.py [OUT.json] [A,B,C]`` (~8 min a model on 2 cores).
 """
 import json
@@ -26,9 +27,9 @@ from trust_tagger.retrain.evaluate import compute_metrics  # noqa: E402
 KEYS = ("n", "relevance_ap", "core_ap", "category_macro_f1", "subcategory_macro_f1")
 ROUTING = ("auto_share", "merge_precision_core", "merge_precision_relevant", "core_auto_rejected", "filing")
 RECIPES = {"A": {}, "B": {"train_bf16": True}, "C": {"train_bf16": True, "max_train_seconds": 900.0},
-           "D": {"train_bf16": True, "epochs": 1}, "E": {"train_bf16": True, "epochs": 1, "lr": 5e-5},
+           "D": {"train_bf16": True, "epochs": 1, "lr": 3e-5}, "E": {"train_bf16": True, "epochs": 1, "lr": 5e-5},
            "F": {"train_bf16": True, "epochs": 1, "max_length": 320},
-           "D14": {"train_bf16": True, "epochs": 1, "seed": 14},
+           "D14": {"train_bf16": True, "epochs": 1, "lr": 3e-5, "seed": 14},
            "E14": {"train_bf16": True, "epochs": 1, "lr": 5e-5, "seed": 14}}
 
 set_offline_defaults()

@@ -19,8 +19,8 @@ class TrainConfig:
     # More epochs with early stopping on validation: `train --epochs N` (a GPU has the time for them).
     epochs: int = 1
     # Encoder learning rate. 5e-5 beat 3e-5 for the one-epoch bf16 recipe on validation at two seeds (relevance
-    # AP 0.908 / 0.900 vs 0.906 / 0.897, core AP 0.757 / 0.741 vs 0.736 / 0.732, category F1 0.857 / 0.862 vs
-    # 0.859 / 0.858; benchmarks/experiments/bf16_training.json, D / E and D14 / E14).
+    # AP 0.908 / 0.900 vs 0.899 / 0.897, core AP 0.757 / 0.741 vs 0.756 / 0.732, auto-decided 0.87 / 0.88 vs
+    # 0.84 / 0.86; benchmarks/experiments/bf16_training.json, D / E and D14 / E14).
     lr: float = 5e-5
     head_lr: float = 5e-4
     weight_decay: float = 0.01
