@@ -26,11 +26,14 @@ from trust_tagger.retrain.evaluate import compute_metrics  # noqa: E402
 
 KEYS = ("n", "relevance_ap", "core_ap", "category_macro_f1", "subcategory_macro_f1")
 ROUTING = ("auto_share", "merge_precision_core", "merge_precision_relevant", "core_auto_rejected", "filing")
-RECIPES = {"A": {}, "B": {"train_bf16": True}, "C": {"train_bf16": True, "max_train_seconds": 900.0},
-           "D": {"train_bf16": True, "epochs": 1, "lr": 3e-5}, "E": {"train_bf16": True, "epochs": 1, "lr": 5e-5},
-           "F": {"train_bf16": True, "epochs": 1, "max_length": 320},
-           "D14": {"train_bf16": True, "epochs": 1, "lr": 3e-5, "seed": 14},
-           "E14": {"train_bf16": True, "epochs": 1, "lr": 5e-5, "seed": 14}}
+# Every field a recipe varies is spelled out, so a rerun under later defaults runs the same recipe.
+BEFORE = {"train_bf16": False, "epochs": 3, "lr": 3e-5}
+RECIPES = {"A": BEFORE, "B": BEFORE | {"train_bf16": True},
+           "C": BEFORE | {"train_bf16": True, "max_train_seconds": 900.0},
+           "D": BEFORE | {"train_bf16": True, "epochs": 1}, "E": BEFORE | {"train_bf16": True, "epochs": 1, "lr": 5e-5},
+           "F": BEFORE | {"train_bf16": True, "epochs": 1, "max_length": 320},
+           "D14": BEFORE | {"train_bf16": True, "epochs": 1, "seed": 14},
+           "E14": BEFORE | {"train_bf16": True, "epochs": 1, "lr": 5e-5, "seed": 14}}
 
 set_offline_defaults()
 pick_device()
