@@ -173,6 +173,63 @@ def choose_label_thresholds(P: np.ndarray, Y: np.ndarray, names, lo: float = 0.2
     return out
 
 
+# How a paper's labels are read off its category (or subcategory) probabilities. ``per_label``: every label
+# over its own validation cut (the only rule before 2026-12-02, and what an empty rule means).
+# ``top_ratio``: the most likely label, plus every label within ``ratio`` of it.
+LABEL_RULES = ("per_label", "top_ratio")
+TOP_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def label_mask(P: np.ndarray, names, cuts: Mapping[str, float], rule: Mapping | None = None) -> np.ndarray:
+    """Which labels (columns) each paper (row) gets under a model's label rule: the one reading of
+    category / subcategory probabilities that the classify contract, the metrics and the review use."""
+    P = np.asarray(P, dtype=np.float64).reshape(-1, len(names))
+    kind = (rule or {}).get("kind", "per_label")
+    if kind == "per_label":
+        return P >= np.array([cuts.get(n, 0.5) for n in names])
+    if kind == "top_ratio":
+        out = P >= float(rule["ratio"]) * P.max(1, keepdims=True)
+        out[np.arange(len(P)), P.argmax(1)] = True
+        return out if P.size else np.zeros(P.shape, dtype=bool)
+    raise ValueError(f"unknown label rule {kind!r}; use one of {', '.join(LABEL_RULES)}")
+
+
+def fit_label_rule(P: np.ndarray, Y: np.ndarray, names, kind: str) -> tuple[dict[str, float], dict]:
+    """(per-label cuts, rule) of one rule kind fitted on validation papers; ``top_ratio`` keeps the ratio
+    with the best macro-F1 (ties: the smaller ratio). The cuts are fitted for every kind: filing reads
+    the top subcategory's cut whatever the rule (``filed_subcategories``)."""
+    cuts = choose_label_thresholds(P, Y, names)
+    if kind == "per_label":
+        return cuts, {"kind": "per_label"}
+    scored = [(present_macro_f1(Y, label_mask(P, names, cuts, {"kind": kind, "ratio": r})), -r, r)
+              for r in TOP_RATIOS]
+    return cuts, {"kind": kind, "ratio": max(scored)[2]}
+
+
+def cross_validated_macro_f1(P: np.ndarray, Y: np.ndarray, names, kind: str, folds: int = 5,
+                             repeats: int = 10) -> float:
+    """Macro-F1 of a rule kind on validation papers it was not fitted on (repeated k-fold, fixed seeds).
+
+    The in-sample figure flatters rules with more parameters. Per-label cuts fitted on the 90 relevant
+    papers of the dense 2026-03 validation scored 0.857 there, 0.805 cross-validated, and 0.808 on the
+    holdout (categories; the shipped model of 2026-12-02, keyword share 0.3). With fewer than
+    ``2 * folds`` papers the in-sample figure is returned."""
+    from sklearn.model_selection import KFold
+
+    P, Y = np.asarray(P), np.asarray(Y).astype(int)
+    if len(P) < 2 * folds:
+        cuts, rule = fit_label_rule(P, Y, names, kind)
+        return present_macro_f1(Y, label_mask(P, names, cuts, rule))
+    scores = []
+    for rep in range(repeats):
+        pred = np.zeros(Y.shape, dtype=bool)
+        for tr, te in KFold(folds, shuffle=True, random_state=rep).split(P):
+            cuts, rule = fit_label_rule(P[tr], Y[tr], names, kind)
+            pred[te] = label_mask(P[te], names, cuts, rule)
+        scores.append(present_macro_f1(Y, pred.astype(int)))
+    return float(np.nanmean(scores))
+
+
 @dataclass
 class Thresholds:
     """Stored with the model (thresholds.json)."""
@@ -189,6 +246,9 @@ class Thresholds:
     core_accept: float | None = None
     core_reject: float | None = None
     core_validation: dict = field(default_factory=dict)
+    # How labels are read off the probabilities (``label_mask``); empty = per-label cuts (older models).
+    category_rule: dict = field(default_factory=dict)
+    subcategory_rule: dict = field(default_factory=dict)
 
     def pair(self, policy: str = "relevant") -> tuple[float, float]:
         """(reject, accept) cut of the score the policy routes on."""

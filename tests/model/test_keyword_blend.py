@@ -1,11 +1,11 @@
-"""The keyword rules' hits mixed into category probabilities: the share is chosen on validation F1."""
+"""The keyword rules' hits mixed into category probabilities: the share is chosen on cross-validated F1."""
 
 import numpy as np
 
 from trust_tagger.model.baselines import KeywordRules, keyword_hits
 from trust_tagger.model.calibration import Calibration
 from trust_tagger.model.contracts import RawScores
-from trust_tagger.model.heads import calibrated_scores, choose_keyword_weight
+from trust_tagger.model.heads import calibrated_scores, choose_label_decoding
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
 NAMES = ("a", "b", "c")
@@ -19,19 +19,26 @@ def _labels(n=120, seed=0):
 def test_hits_that_are_the_labels_win_over_a_weak_model():
     Y, rng = _labels()
     P = np.clip(0.5 + 0.1 * (Y - 0.5) + rng.normal(0, 0.25, Y.shape), 0, 1)  # barely informative
-    assert choose_keyword_weight(P, Y.astype(float), Y, NAMES) > 0
+    assert choose_label_decoding(P, Y.astype(float), Y, NAMES)[0] > 0
 
 
 def test_noise_hits_are_not_mixed_into_a_perfect_model():
     Y, rng = _labels(seed=1)
     P = np.where(Y > 0, 0.95, 0.05)
     noise = (rng.random(Y.shape) < 0.5).astype(float)
-    assert choose_keyword_weight(P, noise, Y, NAMES) == 0.0
+    assert choose_label_decoding(P, noise, Y, NAMES)[0] == 0.0
 
 
 def test_no_positives_means_no_mixing():
     Y = np.zeros((10, 3), dtype=int)
-    assert choose_keyword_weight(np.full((10, 3), 0.4), np.ones((10, 3)), Y, NAMES) == 0.0
+    assert choose_label_decoding(np.full((10, 3), 0.4), np.ones((10, 3)), Y, NAMES) == (0.0, {"kind": "per_label"})
+
+
+def test_without_hits_only_the_rule_is_chosen():
+    Y, rng = _labels(seed=2)
+    P = np.clip(0.5 + 0.3 * (Y - 0.5) + rng.normal(0, 0.1, Y.shape), 0, 1)
+    w, rule = choose_label_decoding(P, None, Y, NAMES)
+    assert w == 0.0 and rule["kind"] in ("per_label", "top_ratio")
 
 
 def test_weight_is_applied_to_calibrated_scores_and_survives_saving():

@@ -16,9 +16,8 @@ from trust_tagger.routing import (
     DEFAULT_FEED_PRIOR,
     Thresholds,
     choose_core_thresholds,
-    choose_label_thresholds,
     choose_relevance_thresholds,
-    present_macro_f1,
+    fit_label_rule,
 )
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
@@ -158,24 +157,38 @@ def calibrated_scores(cal: Calibration, raw: RawScores) -> Scores:
 KEYWORD_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5)
 
 
-def choose_keyword_weight(P: np.ndarray, hits: np.ndarray, Y: np.ndarray, names,
-                          grid: tuple[float, ...] = KEYWORD_WEIGHTS) -> float:
-    """The share of the keyword rules' hits in a label group's probabilities: the grid value whose
-    mix, with its own per-label cuts (``choose_label_thresholds``), has the best macro-F1 on these
-    validation papers; ties go to the smaller share. Measured on a clean-clone ``main.sh`` model
-    (temporal protocol): 0.2 chosen for categories, holdout macro-F1 0.763 -> 0.809; subcategories
-    0.551 -> 0.744 (``benchmarks/experiments/category_keyword_blend.py``)."""
+def choose_label_decoding(P: np.ndarray, hits: np.ndarray | None, Y: np.ndarray, names,
+                          weights: tuple[float, ...] = KEYWORD_WEIGHTS) -> tuple[float, dict]:
+    """(keyword share, label rule) of a label group: the pair with the best *cross-validated* macro-F1
+    on these validation papers (``routing.cross_validated_macro_f1``); ties go to the smaller share,
+    then to per-label cuts.
+
+    The share mixes the keyword rules' hits into the probabilities, ``(1 - w) P + w hits``: the rules
+    err on other categories than the net. Per-label cuts chosen in-sample won on validation (categories
+    0.857 / 0.867 for seeds 13 / 14) and scored 0.808 / 0.806 on the temporal holdout; cross-validated,
+    ``top_ratio`` won (0.826 / 0.850 against 0.805 / 0.800) and scored holdout 0.812 / 0.825, later list
+    papers 0.852 / 0.808 against 0.767 / 0.743 (``benchmarks/experiments/label_rules.json``).
+    """
+    from trust_tagger.routing import LABEL_RULES, cross_validated_macro_f1
+
     Y = np.asarray(Y).astype(int)
     if not Y.size or not Y.any():
-        return 0.0
-    best = (-1.0, 0.0)
-    for w in grid:
-        M = (1.0 - w) * P + w * hits
-        cut = choose_label_thresholds(M, Y, names)
-        f1 = present_macro_f1(Y, (M >= np.array([cut[n] for n in names])).astype(int))
-        if f1 > best[0] + 1e-9:
-            best = (f1, float(w))
-    return best[1]
+        return 0.0, {"kind": "per_label"}
+    best = (-1.0, 0.0, "per_label")
+    for w in (weights if hits is not None else (0.0,)):
+        M = P if not w else (1.0 - w) * P + w * np.asarray(hits, dtype=P.dtype)
+        for kind in LABEL_RULES:
+            f1 = cross_validated_macro_f1(M, Y, names, kind)
+            if f1 > best[0] + 1e-9:
+                best = (f1, float(w), kind)
+    return best[1], {"kind": best[2]}
+
+
+def _label_cuts_and_rules(s: Scores, pos, cats, subs, cat_rule: dict, sub_rule: dict) -> dict:
+    """Thresholds fields of both label groups: each rule refitted on all validation papers."""
+    c_cuts, c_rule = fit_label_rule(s.categories[pos], cats[pos], CATEGORIES, cat_rule["kind"])
+    s_cuts, s_rule = fit_label_rule(s.subcategories[pos], subs[pos], SUBCATEGORIES, sub_rule["kind"])
+    return {"categories": c_cuts, "subcategories": s_cuts, "category_rule": c_rule, "subcategory_rule": s_rule}
 
 
 def calibrate(raw: RawScores, validation, precision_target: float = 0.95, npv_target: float = 0.99,
@@ -192,18 +205,16 @@ def calibrate(raw: RawScores, validation, precision_target: float = 0.95, npv_ta
     if raw.cond is not None and raw.large is not None:
         z = core_logit(raw.relevance, raw.cond, raw.large, core_exponent)
         cal.core_a, cal.core_b = fit_platt(z[known], cls[known] == 2)
-    if raw.category_hits is not None:
-        cal.category_keyword_weight = choose_keyword_weight(
-            cal.categories(raw.categories[pos]), raw.category_hits[pos], cats[pos], CATEGORIES)
-    if raw.subcategory_hits is not None:
-        cal.subcategory_keyword_weight = choose_keyword_weight(
-            cal.subcategories(raw.subcategories[pos]), raw.subcategory_hits[pos], subs[pos], SUBCATEGORIES)
+    hit = lambda h: None if h is None else h[pos]  # noqa: E731
+    cal.category_keyword_weight, cat_rule = choose_label_decoding(
+        cal.categories(raw.categories[pos]), hit(raw.category_hits), cats[pos], CATEGORIES)
+    cal.subcategory_keyword_weight, sub_rule = choose_label_decoding(
+        cal.subcategories(raw.subcategories[pos]), hit(raw.subcategory_hits), subs[pos], SUBCATEGORIES)
     s = calibrated_scores(cal, raw)
     acc, rej, info = choose_relevance_thresholds(s.relevance, rel, precision_target, npv_target, feed_prior)
     core_acc, core_rej, core_info = choose_core_thresholds(s.core[known], cls[known] == 2)
     thresholds = Thresholds(
         accept=acc, reject=rej, core_accept=core_acc, core_reject=core_rej, core_validation=core_info,
-        categories=choose_label_thresholds(s.categories[pos], cats[pos], CATEGORIES),
-        subcategories=choose_label_thresholds(s.subcategories[pos], subs[pos], SUBCATEGORIES),
+        **_label_cuts_and_rules(s, pos, cats, subs, cat_rule, sub_rule),
         precision_target=precision_target, npv_target=npv_target, feed_prior=feed_prior, validation=info)
     return cal, thresholds

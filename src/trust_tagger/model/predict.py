@@ -20,7 +20,7 @@ from typing import Callable
 
 from trust_tagger.files import BadLine, iter_jsonl
 from trust_tagger.ingest.records import MalformedRecord, paper_from_dict
-from trust_tagger.routing import route
+from trust_tagger.routing import label_mask, route
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
 
@@ -66,6 +66,7 @@ def classify_records(model, records: list[dict], progress: Callable[[int], None]
     scores = model.predict_proba(valid, progress=progress)
     th = model.thresholds
     version = model_version(model)
+    labels = label_mask(scores.categories, CATEGORIES, th.categories, th.category_rule)
     out = []
     for i, rec in enumerate(valid):
         cats = {c: round(float(scores.categories[i, j]), 4) for j, c in enumerate(CATEGORIES)}
@@ -75,7 +76,7 @@ def classify_records(model, records: list[dict], progress: Callable[[int], None]
             "relevance": round(float(scores.relevance[i]), 4),
             "core": round(float(scores.core[i]), 4),
             "relevance_class": int(scores.relevance_class[i].argmax()),
-            "labels": [c for c in CATEGORIES if cats[c] >= th.categories.get(c, 0.5)],
+            "labels": [c for c, on in zip(CATEGORIES, labels[i]) if on],
             "categories": cats,
             "subcategories": subs,
         }

@@ -20,7 +20,7 @@ import numpy as np
 from trust_tagger.model.calibration import ece, reliability_curve, top_label_ece
 from trust_tagger.model.contracts import Scores
 from trust_tagger.model.heads import class_known, label_matrix
-from trust_tagger.routing import Thresholds, filed_mask, present_macro_f1, prior_weight, weighted_rates
+from trust_tagger.routing import Thresholds, filed_mask, label_mask, present_macro_f1, prior_weight, weighted_rates
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
 
@@ -42,10 +42,8 @@ def compute_metrics(scores: Scores, examples, thresholds: Thresholds | None = No
         out["relevance_class_ece"] = top_label_ece(scores.relevance_class[exact], cls[exact])
     pos = rel > 0
     if pos.any():
-        cth = np.array([th.categories.get(c, 0.5) for c in CATEGORIES])
-        sth = np.array([th.subcategories.get(s, 0.5) for s in SUBCATEGORIES])
-        cp = (scores.categories[pos] >= cth).astype(int)
-        sp = (scores.subcategories[pos] >= sth).astype(int)
+        cp = label_mask(scores.categories[pos], CATEGORIES, th.categories, th.category_rule).astype(int)
+        sp = label_mask(scores.subcategories[pos], SUBCATEGORIES, th.subcategories, th.subcategory_rule).astype(int)
         yc, ys = cats[pos].astype(int), subs[pos].astype(int)
         out["category_macro_f1"] = present_macro_f1(yc, cp)
         out["subcategory_macro_f1"] = present_macro_f1(ys, sp)
