@@ -259,3 +259,16 @@ def test_train_bf16_puts_only_the_training_forward_passes_under_bf16(model_root,
         assert np.isfinite(s.relevance).all() and np.isfinite(s.core).all()
         assert (False, True) in seen  # inference: bf16
         assert seen & {(True, True), (True, False)} == {(True, flag)}, seen
+
+
+def test_the_tfidf_members_strength_comes_from_the_config_in_fit_and_in_the_heads_update(model_root):
+    import trust_tagger.model.update as U
+
+    train, val = _splits()
+    cfg = dataclasses.replace(tiny_config(tiny_base_model(model_root)), tfidf_C=0.03)
+    model = TrustTagger(cfg).fit(train, val)
+    assert model.members["tfidf"].lr_.rel_.C == 0.03
+    weak = np.abs(model.members["tfidf"].lr_.rel_.coef_).max()
+    model.config = dataclasses.replace(model.config, tfidf_C=30.0)
+    U.update_heads(model, train, val, U.EmbeddingCache())
+    assert model.members["tfidf"].lr_.rel_.C == 30.0 and np.abs(model.members["tfidf"].lr_.rel_.coef_).max() > weak

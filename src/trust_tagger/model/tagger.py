@@ -178,11 +178,15 @@ class TrustTagger:
     def _fit_members(self, train, frozen_train) -> None:
         self.members = {}
         if "tfidf" in self.config.members:
-            self.members["tfidf"] = TfidfLR().fit(train)
+            self.fit_tfidf_member(train)
         if "frozen" in self.config.members:
             m = FrozenEmbeddingLR(self.config.base_model, max_length=self.config.max_length,
                                   label_C=self.config.probe_label_C)
             self.members["frozen"] = m.fit(train, features=frozen_train)
+
+    def fit_tfidf_member(self, train) -> None:
+        """The tf-idf member, refitted on ``train`` (also by the heads update, which keeps the others)."""
+        self.members["tfidf"] = TfidfLR(C=self.config.tfidf_C).fit(train)
 
     def _member_logits(self, records, progress=None, embeddings=None) -> dict[str, dict[str, np.ndarray]]:
         z = self._net_logits(records, progress)[0] if embeddings is None else self.head_logits(embeddings)

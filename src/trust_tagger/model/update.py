@@ -115,7 +115,6 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
     config fixes them, else they are chosen again; calibration and routing thresholds are chosen on
     ``validation`` by the tagger's own path.
     """
-    from trust_tagger.model.baselines import TfidfLR
     from trust_tagger.model.heads import label_matrix
 
     t0 = time.perf_counter()
@@ -129,7 +128,7 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
     kept = _keep_better_groups(tagger, before_head, z_before, tagger.head_logits(X_val), validation)
     if set(tagger.members) - {"tfidf"}:
         if "tfidf" in tagger.members:
-            tagger.members["tfidf"] = TfidfLR().fit(train)
+            tagger.fit_tfidf_member(train)
     else:
         tagger._fit_members(train, None)
     parts = tagger._member_logits(validation, embeddings=X_val)
