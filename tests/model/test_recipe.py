@@ -187,7 +187,10 @@ def test_large_floor_lifts_only_papers_that_name_a_large_audio_model_and_is_chos
            for i, e in enumerate(synthetic_examples(96))]  # core papers and some others name a large model
     val = [e for i, e in enumerate(exs) if i % 4 in (0, 3)]  # holds core papers (i % 12 == 3)
     train = [e for i, e in enumerate(exs) if i % 4 in (1, 2)]
-    model = TrustTagger(tiny_config(tiny_base_model(model_root))).fit(train, val)
+    # tf-idf at C 4: at the default 16 the tf-idf member alone ranks these synthetic core papers perfectly
+    # (core AP 1.0 under every floor), and the floor would have nothing to move.
+    cfg = dataclasses.replace(tiny_config(tiny_base_model(model_root)), tfidf_C=4.0)
+    model = TrustTagger(cfg).fit(train, val)
     floors = sorted(set(model.config.large_floors) | {0.0})
     assert model.blend["large_floor"] in floors
     parts = model._member_logits(val)
