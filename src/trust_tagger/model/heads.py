@@ -95,26 +95,29 @@ class FeatureLR:
         self.label_C = label_C or C  # categories/subcategories: few positives, measured to want weaker L2
         self.balanced = balanced
 
-    def _lr(self, X, y, C=None):
+    def _lr(self, X, y, C=None, w=None):
         from sklearn.linear_model import LogisticRegression
 
         y = np.asarray(y)
         if len(np.unique(y)) < 2:
             return _Constant(float(y.mean()) if len(y) else 0.0)
         return LogisticRegression(C=C or self.C, max_iter=3000,
-                                  class_weight="balanced" if self.balanced else None).fit(X, y)
+                                  class_weight="balanced" if self.balanced else None).fit(X, y, sample_weight=w)
 
-    def fit_features(self, X, examples) -> "FeatureLR":
+    def fit_features(self, X, examples, sample_weight: np.ndarray | None = None) -> "FeatureLR":
+        """``sample_weight`` (one per example, e.g. ``recency_weights``) multiplies the balanced class weights."""
         rel, cls, exact, cats, subs = label_matrix(examples)
-        self.rel_ = self._lr(X, rel)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        at = lambda m: None if w is None else w[m]  # noqa: E731
+        self.rel_ = self._lr(X, rel, w=w)
         keep = exact
-        self.cls_ = self._lr(X[keep], cls[keep]) if keep.any() else None
+        self.cls_ = self._lr(X[keep], cls[keep], w=at(keep)) if keep.any() else None
         pos = rel > 0
-        self.cats_ = [self._lr(X[pos], cats[pos, j], self.label_C) for j in range(cats.shape[1])]
-        self.subs_ = [self._lr(X[pos], subs[pos, j], self.label_C) for j in range(subs.shape[1])]
+        self.cats_ = [self._lr(X[pos], cats[pos, j], self.label_C, at(pos)) for j in range(cats.shape[1])]
+        self.subs_ = [self._lr(X[pos], subs[pos, j], self.label_C, at(pos)) for j in range(subs.shape[1])]
         core, cond_mask, large, large_mask = core_targets(examples)
-        self.cond_ = self._lr(X[cond_mask], core[cond_mask]) if cond_mask.any() else _Constant(0.0)
-        self.large_ = self._lr(X[large_mask], large[large_mask]) if large_mask.any() else _Constant(0.0)
+        self.cond_ = self._lr(X[cond_mask], core[cond_mask], w=at(cond_mask)) if cond_mask.any() else _Constant(0.0)
+        self.large_ = self._lr(X[large_mask], large[large_mask], w=at(large_mask)) if large_mask.any() else _Constant(0.0)
         return self
 
     def scores_from_features(self, X) -> Scores:

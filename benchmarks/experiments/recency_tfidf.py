@@ -1,0 +1,57 @@
+"""Recency weighting, screened on the cheap member: does weighting training papers by age help the tf-idf
+logistic regression (C 16, the blend's member) on validation (dense 2026-03)? Each paper weighs
+``max(floor, 0.5 ** (age / half_life))`` (age in days before the newest training paper, mean 1), passed
+as ``sample_weight`` to every head (``FeatureLR.fit_features``); calibration and thresholds as shipped.
+Run from the repo root: ``python benchmarks/experiments/recency_tfidf.py [OUT.json]`` (~1 min).
+"""
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+root = Path.cwd()
+sys.path.insert(0, str(root / "src"))
+sys.path.insert(0, str(root / "benchmarks"))
+
+from bench_classifier import _data  # noqa: E402
+
+from trust_tagger.config import load_settings  # noqa: E402
+from trust_tagger.model.encoder import record_text  # noqa: E402
+from trust_tagger.model.heads import FeatureLR, calibrate, calibrated_scores, raw_from_scores  # noqa: E402
+from trust_tagger.retrain.evaluate import compute_metrics  # noqa: E402
+
+
+def recency_weights(examples, half_life_days, floor=0.0):
+    if not half_life_days:
+        return None
+    days = [date.fromisoformat(str(e.date)[:10]).toordinal() for e in examples]
+    age = max(days) - np.array(days, dtype=float)
+    w = np.maximum(float(floor), 0.5 ** (age / float(half_life_days)))
+    return w / w.mean()
+
+
+def tfidf_member(train, w, C=16.0):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=50000, strip_accents="unicode")
+    lr = FeatureLR(C, label_C=16.0).fit_features(vec.fit_transform([record_text(e) for e in train]), train, sample_weight=w)
+    return lambda ex: lr.scores_from_features(vec.transform([record_text(e) for e in ex]))
+
+
+settings = load_settings()
+train, val, holdout, test, later, added, pool, protocol = _data(settings)
+assert protocol == "temporal", protocol
+out = {}
+for hl in (None, 30, 60, 120, 240, 480):
+    for floor in ((0.0,) if hl is None else (0.0, 0.25)):
+        predict = tfidf_member(train, recency_weights(train, hl, floor))
+        cal, th = calibrate(raw_from_scores(predict(val)), val)
+        row = {}
+        for name, ex in (("validation", val), ("holdout", holdout), ("later", later)):
+            m = compute_metrics(calibrated_scores(cal, raw_from_scores(predict(ex))), ex, th)
+            row[name] = {k: round(float(m[k]), 3) for k in ("relevance_ap", "core_ap", "category_macro_f1")}
+        out[f"half_life={hl},floor={floor}"] = row
+        print(hl, floor, json.dumps(row), flush=True)
+Path(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/experiments/recency_tfidf.json").write_text(json.dumps(out, indent=2))
