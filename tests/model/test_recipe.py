@@ -275,3 +275,23 @@ def test_the_tfidf_members_strength_comes_from_the_config_in_fit_and_in_the_head
     model.config = dataclasses.replace(model.config, tfidf_C=30.0)
     U.update_heads(model, train, val, U.EmbeddingCache())
     assert model.members["tfidf"].lr_.rel_.C == 30.0 and np.abs(model.members["tfidf"].lr_.rel_.coef_).max() > weak
+
+
+def test_fine_tuning_hands_the_heap_back_every_n_steps_and_after_each_network_pass(model_root, monkeypatch):
+    """8 training papers a batch: every 2nd step trims, release_memory() once after the loop, and the end of
+    every network pass (here the epoch's validation pass, whose output the blend reuses)."""
+    import trust_tagger.model.finetune as F
+    import trust_tagger.model.tagger as T
+
+    calls = []
+    monkeypatch.setattr(F, "trim_heap", lambda: calls.append("step"))
+    monkeypatch.setattr(T, "trim_heap", lambda: calls.append("pass"))
+    train, val = _splits()
+    cfg = dataclasses.replace(tiny_config(tiny_base_model(model_root)), heap_trim_every=2)
+    TrustTagger(cfg).fit(train, val)
+    steps = -(-len(train) // cfg.batch_size)
+    assert calls.count("step") == steps // 2 + 1  # + release_memory() once the loop is done
+    assert calls.count("pass") >= 1 and calls.index("pass") > calls.index("step")
+    calls.clear()
+    TrustTagger(dataclasses.replace(cfg, heap_trim_every=0)).fit(train, val)
+    assert calls.count("step") == 1

@@ -166,6 +166,8 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
                 opt.step()
             sched.step()
             step += 1
+            if cfg.heap_trim_every and step % cfg.heap_trim_every == 0:
+                trim_heap()
             losses.append(float(loss.detach()))
             if progress:
                 progress(f"epoch {epoch + 1}/{cfg.epochs}", bi + 1, len(batches))
@@ -258,14 +260,20 @@ def limit_allocator_retention(mmap_threshold: int = 4 << 20, arenas: int = 2) ->
         return False
 
 
+def trim_heap() -> None:
+    """``malloc_trim(0)``: return the heap's free pages (not only its top) to the OS; no-op off glibc."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def release_memory() -> None:
     """Hand freed training memory back to the OS: the retrain runs next to the nightly, and glibc keeps
     the optimizer's and activations' arenas otherwise (RSS stayed at 3.1-3.3 GiB after fine-tuning)."""
-    import ctypes
     import gc
 
     gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
+    trim_heap()

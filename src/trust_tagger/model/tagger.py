@@ -44,6 +44,7 @@ from trust_tagger.model.finetune import (
     _stage,
     fine_tune,
     limit_allocator_retention,
+    trim_heap,
 )
 from trust_tagger.model.heads import FeatureLR, calibrate, calibrated_scores, class_known, core_logit, label_matrix
 from trust_tagger.model.network import N_CAT, N_SUB, SL_CAT, SL_CLS, SL_COND, SL_LARGE, SL_SUB, _torch, build_net
@@ -87,6 +88,7 @@ class TrustTagger:
                 emb[batch] = e.cpu().numpy()
                 if progress:
                     progress(len(batch))
+        trim_heap()  # the pass's activations sit in the heap (32 MB mmap threshold): ~150 MB a pass kept otherwise
         return out, emb
 
     # ---------------------------------------------------------------- training
