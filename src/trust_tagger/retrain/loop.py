@@ -220,10 +220,21 @@ def progress_log(log: Callable[[str], None], step: float = 0.1) -> Callable[[str
 
 
 # -- what a retrain would do (``retrain --dry-run``) ------------------------------------------------
-# Fine-tuning MiniLM-L6 at max_length 256 on 2 CPU cores: 160-190 s per epoch per 1,000 abstracts
-# (measured, /work/shared/STACK.md), inference ~21 abstracts/s. Used when no earlier training was timed.
-SECONDS_PER_EPOCH_PER_1000 = 175.0
-INFERENCE_PER_SECOND = 21.0
+# Used when no earlier training was timed. MiniLM-L6 at max_length 256, batch 16, on 2 CPU cores: seconds an
+# epoch per 1,000 abstracts and abstracts/s of inference. bf16 (a CPU with native bf16, encoder.autocast):
+# 266 s for the 1,248 training papers and 85.8 papers/s (clean clone of 02aabfe, 2026-12-03); float32:
+# 406 s for 1,219 (benchmarks/experiments/bf16_training.json) and 27.1 papers/s.
+FALLBACK_RATES = {"bf16": (215.0, 85.0), "float32": (335.0, 27.0)}
+
+
+def fallback_rates() -> tuple[str, float, float]:
+    """(precision, seconds per epoch per 1,000 abstracts, abstracts/s) for this machine's CPU."""
+    import os
+
+    from trust_tagger.model.encoder import cpu_bf16_supported
+
+    kind = "bf16" if os.environ.get("TRUST_TAGGER_CPU_BF16", "1") != "0" and cpu_bf16_supported() else "float32"
+    return (kind, *FALLBACK_RATES[kind])
 
 
 @dataclass
@@ -259,6 +270,7 @@ def expected_seconds(settings: Settings, n_train: int, n_test: int, epochs: int)
     """Seconds a retrain should take: scaled from the newest timed training, else the measured rate."""
     from trust_tagger.model import registry as registry
 
+    kind, per_epoch, per_second = fallback_rates()
     for entry in reversed(registry.list_versions(settings)):
         try:
             folder = registry.model_path(entry["id"], settings)
@@ -269,10 +281,10 @@ def expected_seconds(settings: Settings, n_train: int, n_test: int, epochs: int)
         counts = entry.get("label_counts") or {}
         seen = sum((counts.get(part) or {}).get("n", 0) for part in ("train", "validation"))
         if seconds and seen:
-            estimate = seconds * (n_train / seen) * (epochs / trained) + 2 * n_test / INFERENCE_PER_SECOND
+            estimate = seconds * (n_train / seen) * (epochs / trained) + 2 * n_test / per_second
             return estimate, f"scaled from {entry['id']}: {seconds:.0f} s for {seen} papers, {trained} epochs"
-    estimate = SECONDS_PER_EPOCH_PER_1000 * epochs * n_train / 1000 + 2 * n_test / INFERENCE_PER_SECOND
-    return estimate, f"{SECONDS_PER_EPOCH_PER_1000:.0f} s per epoch per 1,000 abstracts measured on 2 CPU cores"
+    estimate = per_epoch * epochs * n_train / 1000 + 2 * n_test / per_second
+    return estimate, f"{per_epoch:.0f} s per epoch per 1,000 abstracts measured on 2 CPU cores in {kind}"
 
 
 def plan(settings: Settings, store: Store, *, epochs: int | None = None, force: bool = False) -> RetrainPlan:
