@@ -10,6 +10,7 @@ threshold; ~5-7 min on 2 cores).
 import functools
 import json
 import os
+import resource
 import sys
 import tempfile
 import threading
@@ -98,8 +99,6 @@ with tempfile.TemporaryDirectory() as tmp:
 stop.set()
 thread.join()
 peak = max(samples, key=lambda s: s[1])
-import resource  # noqa: E402
-
 out = {"ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "overrides": overrides, "mmap_mb": os.environ.get("PROBE_MMAP_MB"), "train_seconds": res.seconds, "peak_mb": round(peak[1], 1),
        "peak_at": {"t": round(peak[0], 1), "step": peak[2]},
        "steps": {k: {kk: round(vv, 1) if isinstance(vv, float) else vv for kk, vv in v.items()} for k, v in steps.items()},

@@ -1,7 +1,7 @@
 """Recency weighting, screened on the cheap member: does weighting training papers by age help the tf-idf
 logistic regression (C 16, the blend's member) on validation (dense 2026-03)? Each paper weighs
 ``max(floor, 0.5 ** (age / half_life))`` (age in days before the newest training paper, mean 1), passed
-as ``sample_weight`` to every head (``FeatureLR.fit_features``); calibration and thresholds as shipped.
+as ``sample_weight`` to every head (``TfidfLR.fit`` -> ``FeatureLR.fit_features``); calibration and thresholds as shipped.
 Run from the repo root: ``python benchmarks/experiments/recency_tfidf.py [OUT.json]`` (~1 min).
 """
 import json
@@ -18,8 +18,8 @@ sys.path.insert(0, str(root / "benchmarks"))
 from bench_classifier import _data  # noqa: E402
 
 from trust_tagger.config import load_settings  # noqa: E402
-from trust_tagger.model.encoder import record_text  # noqa: E402
-from trust_tagger.model.heads import FeatureLR, calibrate, calibrated_scores, raw_from_scores  # noqa: E402
+from trust_tagger.model.baselines import TfidfLR  # noqa: E402
+from trust_tagger.model.heads import calibrate, calibrated_scores, raw_from_scores  # noqa: E402
 from trust_tagger.retrain.evaluate import compute_metrics  # noqa: E402
 
 
@@ -32,21 +32,13 @@ def recency_weights(examples, half_life_days, floor=0.0):
     return w / w.mean()
 
 
-def tfidf_member(train, w, C=16.0):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=50000, strip_accents="unicode")
-    lr = FeatureLR(C, label_C=16.0).fit_features(vec.fit_transform([record_text(e) for e in train]), train, sample_weight=w)
-    return lambda ex: lr.scores_from_features(vec.transform([record_text(e) for e in ex]))
-
-
 settings = load_settings()
 train, val, holdout, test, later, added, pool, protocol = _data(settings)
 assert protocol == "temporal", protocol
 out = {}
 for hl in (None, 30, 60, 120, 240, 480):
     for floor in ((0.0,) if hl is None else (0.0, 0.25)):
-        predict = tfidf_member(train, recency_weights(train, hl, floor))
+        predict = TfidfLR(C=16.0).fit(train, sample_weight=recency_weights(train, hl, floor)).predict_proba
         cal, th = calibrate(raw_from_scores(predict(val)), val)
         row = {}
         for name, ex in (("validation", val), ("holdout", holdout), ("later", later)):

@@ -31,14 +31,14 @@ class TfidfLR:
         self.label_C = label_C
         self.max_features = max_features
 
-    def fit(self, examples, y=None) -> "TfidfLR":
+    def fit(self, examples, y=None, sample_weight=None) -> "TfidfLR":
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         texts = [record_text(e) for e in examples]
         self.vec_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=self.max_features,
                                     strip_accents="unicode")
         X = self.vec_.fit_transform(texts)
-        self.lr_ = FeatureLR(self.C, label_C=self.label_C).fit_features(X, examples)
+        self.lr_ = FeatureLR(self.C, label_C=self.label_C).fit_features(X, examples, sample_weight=sample_weight)
         return self
 
     def predict_proba(self, records) -> Scores:

@@ -61,6 +61,11 @@ def cpu_bf16_supported() -> bool:
         return False
 
 
+def cpu_runs_bf16() -> bool:
+    """CPU network passes run in bfloat16: the CPU has it natively and ``TRUST_TAGGER_CPU_BF16`` is not 0."""
+    return os.environ.get("TRUST_TAGGER_CPU_BF16", "1") != "0" and cpu_bf16_supported()
+
+
 def autocast(device, cpu_bf16: bool = True):
     """The one precision of every network pass: prediction, validation passes, frozen embeddings, and
     fine-tuning's forward passes (there only with ``TrainConfig.train_bf16``).
@@ -77,8 +82,7 @@ def autocast(device, cpu_bf16: bool = True):
 
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)
-    if (cpu_bf16 and device.type == "cpu" and os.environ.get("TRUST_TAGGER_CPU_BF16", "1") != "0"
-            and cpu_bf16_supported()):
+    if cpu_bf16 and device.type == "cpu" and cpu_runs_bf16():
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

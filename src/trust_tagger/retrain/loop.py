@@ -229,11 +229,9 @@ FALLBACK_RATES = {"bf16": (215.0, 85.0), "float32": (335.0, 27.0)}
 
 def fallback_rates() -> tuple[str, float, float]:
     """(precision, seconds per epoch per 1,000 abstracts, abstracts/s) for this machine's CPU."""
-    import os
+    from trust_tagger.model.encoder import cpu_runs_bf16
 
-    from trust_tagger.model.encoder import cpu_bf16_supported
-
-    kind = "bf16" if os.environ.get("TRUST_TAGGER_CPU_BF16", "1") != "0" and cpu_bf16_supported() else "float32"
+    kind = "bf16" if cpu_runs_bf16() else "float32"
     return (kind, *FALLBACK_RATES[kind])
 
 
