@@ -15,7 +15,7 @@ import httpx
 
 from arxiv_server import ArxivStubServer, Fault, paper
 from conftest import ROOT
-from prefect_server import server_env, stop
+from prefect_server import call, server_env, stop
 
 FINAL = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
 
@@ -23,8 +23,8 @@ FINAL = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"]
 def wait_for_run(api: str, deployment_id: str, exclude: set, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = httpx.post(f"{api}/flow_runs/filter", json={
-            "flow_runs": {"deployment_id": {"any_": [deployment_id]}, "state": {"type": {"any_": FINAL}}}}).json()
+        runs = call("POST", f"{api}/flow_runs/filter", {
+            "flow_runs": {"deployment_id": {"any_": [deployment_id]}, "state": {"type": {"any_": FINAL}}}})
         done = [r for r in runs if r["id"] not in exclude]
         if done:
             return done[0]
@@ -34,8 +34,8 @@ def wait_for_run(api: str, deployment_id: str, exclude: set, timeout: float) -> 
 
 def run_logs(api: str, run_id: str) -> list[dict]:
     time.sleep(2)  # the API log handler ships logs in batches
-    return httpx.post(f"{api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}},
-                                                  "sort": "TIMESTAMP_ASC", "limit": 200}).json()
+    return call("POST", f"{api}/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}},
+                                               "sort": "TIMESTAMP_ASC", "limit": 200})
 
 
 def test_schedule_serves_a_nightly_that_fetches_arxiv(project_home, prefect_api, tmp_path):
@@ -80,7 +80,7 @@ def test_schedule_serves_a_nightly_that_fetches_arxiv(project_home, prefect_api,
             assert any("arXiv attempt 1 failed (HTTP 503)" in m for m in messages), messages  # library warning
 
             arxiv.script(None, Fault.rejected("incorrect id format for 1234"))
-            failing = httpx.post(f"{prefect_api}/deployments/{deployment['id']}/create_flow_run", json={}).json()
+            failing = call("POST", f"{prefect_api}/deployments/{deployment['id']}/create_flow_run", {})
             failed = wait_for_run(prefect_api, deployment["id"], {run["id"]}, timeout=60)
             assert failed["id"] == failing["id"] and failed["state_type"] == "FAILED"
             logs = run_logs(prefect_api, failed["id"])
@@ -109,18 +109,18 @@ def test_prefect_yaml_deploys_both_flows_and_a_worker_runs_the_nightly(project_h
         for args in (["work-pool", "create", "trust-tagger", "--type", "process"], ["--no-prompt", "deploy", "--all"]):
             done = subprocess.run(prefect + args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-        deployment = httpx.get(f"{prefect_api}/deployments/name/trust-tagger-nightly/nightly").json()
+        deployment = call("GET", f"{prefect_api}/deployments/name/trust-tagger-nightly/nightly")
         assert deployment["work_pool_name"] == "trust-tagger" and deployment["parameters"] == {"source": "arxiv"}
         assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["0 3 * * *"]
         assert deployment["global_concurrency_limit"]["limit"] == 1  # two nights never race on the watermark
-        retrain = httpx.get(f"{prefect_api}/deployments/name/trust-tagger-retrain/weekly-retrain").json()
+        retrain = call("GET", f"{prefect_api}/deployments/name/trust-tagger-retrain/weekly-retrain")
         assert [s["schedule"]["cron"] for s in retrain["schedules"]] == ["0 4 * * 0"]
 
         log = open(tmp_path / "worker.log", "wb")
         worker = subprocess.Popen(prefect + ["worker", "start", "--pool", "trust-tagger"], cwd=ROOT, env=env,
                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            run = httpx.post(f"{prefect_api}/deployments/{deployment['id']}/create_flow_run", json={}).json()
+            run = call("POST", f"{prefect_api}/deployments/{deployment['id']}/create_flow_run", {})
             finished = wait_for_run(prefect_api, deployment["id"], set(), timeout=120)
             logs = [e["message"] for e in run_logs(prefect_api, finished["id"])]
             assert finished["id"] == run["id"] and finished["state_type"] == "COMPLETED", logs
