@@ -163,7 +163,9 @@ def summary_lines(result: TrainResult) -> list[str]:
                      f"category macro-F1 {h.get('category_macro_f1', float('nan')):.3f}; merge_policy=core auto-decides "
                      f"{cr.get('auto_share', float('nan')):.2f}, merge precision {cr.get('merge_precision_core', float('nan')):.2f} "
                      f"core / {cr.get('merge_precision_relevant', float('nan')):.2f} relevant, "
-                     f"core auto-rejected {cr.get('core_auto_rejected', float('nan')):.2f}, filing {cr.get('filing', float('nan')):.2f}")
+                     f"core auto-rejected {cr.get('core_auto_rejected', float('nan')):.2f}, filing {cr.get('filing', float('nan')):.2f} "
+                     f"({cr.get('n_merged', 0)} merged; all {h.get('n_filing_all_core', 0)} core papers as if merged: "
+                     f"{h.get('filing_all_core', float('nan')):.2f})")
     if refit:
         lines.append(f"refit on train + temporal holdout ({refit['train']} papers, {refit['added_from_holdout']} of "
                      f"them from the holdout): the shipped model has no holdout figure of its own")
