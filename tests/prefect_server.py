@@ -52,8 +52,10 @@ def call(method: str, url: str, json: dict | None = None, tries: int = 5) -> dic
     """One Prefect REST call, answered as JSON or failed with its status and body.
 
     A SQLite-backed server answers 500 "database is locked" now and then while its scheduler writes
-    (PrefectHQ/prefect#9923, #18934): a `create_flow_run` POST in the schedule test once came back
-    without a run id that way. Such answers are retried, as Prefect's own client retries 5xx ones."""
+    (PrefectHQ/prefect#9923, #18934). A `create_flow_run` POST in the schedule test once came back
+    without a run id; its status went unrecorded, and this is the known cause. Every 5xx answer is
+    retried here; Prefect's own client retries 429 / 502 / 503 by default. Any other failure now says
+    its status and body instead of a bare KeyError."""
     for attempt in range(tries):
         answer = httpx.request(method, url, json=json, timeout=30)
         if answer.status_code < 500 or attempt == tries - 1:
