@@ -65,3 +65,14 @@ def test_no_core_papers_leave_the_figure_undefined():
 
     assert out["n_filing_all_core"] == 0 and np.isnan(out["filing_all_core"])
     assert out["filing_all_relevant"] == 0.0
+
+
+def test_the_report_table_shows_core_ap_and_filing():
+    from trust_tagger.retrain.evaluate import metrics_table
+
+    m = {"n": 6, "n_relevant": 5, "relevance_ap": 0.9, **core_metrics(scores(CORE, TOP), EXAMPLES, Thresholds())}
+    head, rule, row = metrics_table({"test": m}).splitlines()
+
+    assert "core AP" in head and "filing, all core" in head and rule.count("|") == head.count("|")
+    cells = dict(zip([c.strip() for c in head.split("|")], [c.strip() for c in row.split("|")]))
+    assert cells["filing, all core"] == f"{2 / 3:.3f}" and cells["rel. AP"] == "0.900"

@@ -201,7 +201,8 @@ def _fmt(v) -> str:
 
 def metrics_table(rows: dict[str, dict]) -> str:
     keys = [("relevance_ap", "rel. AP"), ("relevance_roc_auc", "ROC-AUC"), ("relevance_ece", "ECE"),
-            ("category_macro_f1", "cat. macro-F1"), ("subcategory_macro_f1", "subcat. macro-F1")]
+            ("core_ap", "core AP"), ("category_macro_f1", "cat. macro-F1"), ("subcategory_macro_f1", "subcat. macro-F1"),
+            ("filing_all_core", "filing, all core")]
     head = "| set | n (relevant) | " + " | ".join(k[1] for k in keys) + " | auto-decided | accept prec. | reject NPV |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, m in rows.items():
