@@ -109,3 +109,30 @@ def test_data_hash_ignores_order_and_dataset_file_round_trip(tmp_path):
     back = D.read_dataset(tmp_path / "dataset.jsonl")
     assert D.data_hash(back) == a.data_hash
     assert back[1].categories == ["fairness"] and back[1].subcategories == []
+
+
+def test_later_papers_take_every_annotators_file_over_the_list(tmp_path):
+    """A paper the maintainers put only under collections/ reads as relevance 0 from the list; the
+    dense labels (every feed paper of a period) know better, as they do in training."""
+    ids = ["2511.00001", "2511.00002", "2511.00003", "2604.00004", "2604.00005"]
+    pool = D.load_pool(_pool(tmp_path, ids))
+    old = _list(tmp_path)
+    new = tmp_path / "new-list"
+    import shutil
+
+    shutil.copytree(old, new)
+    (new / "collections" / "benchmarks.md").write_text(
+        "- 2026/04/21 [*A hallucination benchmark*](https://arxiv.org/abs/2604.00004)\n"
+        "- 2026/04/22 [*A capability benchmark*](https://arxiv.org/abs/2604.00005)\n")
+    labeled = tmp_path / "labeled"
+    labeled.mkdir()
+    _labels(labeled / "annotations-dense-2026-02-06.jsonl", [
+        {"arxiv_id": "2604.00004", "relevance": 2, "categories": ["hallucination"],
+         "subcategories": ["hallucination/general"], "audio_llm": True}])
+
+    later = {e.arxiv_id: e for e in D.later_papers(old, new, pool, labeled)}
+
+    assert set(later) == {"2604.00004", "2604.00005"}  # only what the newer list added
+    assert (later["2604.00004"].relevance, later["2604.00004"].relevance_exact) == (2, True)
+    assert later["2604.00004"].source == "dense" and later["2604.00004"].subcategories == ["hallucination/general"]
+    assert (later["2604.00005"].relevance, later["2604.00005"].source) == (0, "list")

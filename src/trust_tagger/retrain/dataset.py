@@ -306,15 +306,20 @@ def later_papers(old_list_dir: Path, new_list_dir: Path, pool: dict[str, dict],
 
     Labels come from the newer list, overridden by annotations/decisions where present (the same
     rule as training). This is the temporal check: the closest thing to the unseen future feed.
+
+    Every annotators' file overrides, the dense one included. Before, only ``annotations.jsonl`` did,
+    so 2026-02..06 papers the maintainers put only under ``collections/`` kept the list's relevance 0
+    though the dense labels call them core. VIBE, HalluAudio and an audio narrative jailbreak were
+    three of them, and the core policy's merges of them counted as wrong (merge precision 0.17 on the
+    benchmark's later papers).
     """
     old = list_labels(Path(old_list_dir), pool)
     new = list_labels(Path(new_list_dir), pool)
     added = {k: v for k, v in new.items() if k not in old}
     layers: list[list[Label]] = [list(added.values())]
     if labeled_dir is not None:
-        ann = Path(labeled_dir) / "annotations.jsonl"
-        if ann.exists():
-            layers.append([lab for lab in read_label_file(ann, "annotation")[0] if lab.key in added])
+        for ann in annotation_files(Path(labeled_dir)):
+            layers.append([lab for lab in read_label_file(ann, annotation_source(ann))[0] if lab.key in added])
         for path in decision_files(Path(labeled_dir)):
             layers.append([lab for lab in read_label_file(path, "decision")[0] if lab.key in added])
     merged = merge_labels(*layers)
