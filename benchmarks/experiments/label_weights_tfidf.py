@@ -15,10 +15,9 @@ root = Path.cwd()
 sys.path.insert(0, str(root / "src")); sys.path.insert(0, str(root / "benchmarks"))
 from bench_classifier import _data  # noqa: E402
 
+from recency_tfidf import weighted_tfidf_row  # noqa: E402
+
 from trust_tagger.config import load_settings  # noqa: E402
-from trust_tagger.model.baselines import TfidfLR  # noqa: E402
-from trust_tagger.model.heads import calibrate, calibrated_scores, raw_from_scores  # noqa: E402
-from trust_tagger.retrain.evaluate import compute_metrics  # noqa: E402
 
 
 def weights(train, a_rel1, a_dense):
@@ -29,13 +28,9 @@ def weights(train, a_rel1, a_dense):
 settings = load_settings()
 train, val, holdout, test, later, added, pool, protocol = _data(settings)
 out = {"train_source_relevance": {f"{src}/{r}": n for (src, r), n in sorted(Counter((e.source, e.relevance) for e in train).items())}}
+sets = {"validation": val, "holdout": holdout, "later": later}
 for a1, ad in [(1,1),(1.5,1),(2,1),(3,1),(1,0.5),(1,2),(1,3),(2,2)]:
-    predict = TfidfLR(C=16.0).fit(train, sample_weight=weights(train, a1, ad)).predict_proba
-    cal, th = calibrate(raw_from_scores(predict(val)), val)
-    row = {}
-    for name, ex in (("validation", val), ("holdout", holdout), ("later", later)):
-        m = compute_metrics(calibrated_scores(cal, raw_from_scores(predict(ex))), ex, th)
-        row[name] = {k: round(float(m[k]), 3) for k in ("relevance_ap", "core_ap", "category_macro_f1")}
+    row = weighted_tfidf_row(train, val, sets, weights(train, a1, ad))
     out[f"relevance1={a1},dense={ad}"] = row
     print(a1, ad, json.dumps(row), flush=True)
 Path(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/experiments/label_weights_tfidf.json").write_text(json.dumps(out, indent=2))

@@ -19,6 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src")); sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_classifier import _data  # noqa: E402
+from knn_labels import vote  # noqa: E402 (the same neighbour vote as the filing experiment)
 from sklearn.metrics import average_precision_score as AP  # noqa: E402
 
 from trust_tagger.config import load_settings  # noqa: E402
@@ -45,11 +46,7 @@ for md in sys.argv[1:]:
         g = P[n]["audio_gate"]["relevance"] if "audio_gate" in P[n] else 0
         return P[n]["net"]["relevance"], P[n]["tfidf"]["relevance"], g
     def knn(n, k, t=0.1):
-        S = E[n] @ Etr.T
-        idx = np.argsort(-S, 1)[:, :k]
-        w = np.exp(np.take_along_axis(S, idx, 1) / t); w /= w.sum(1, keepdims=True)
-        v = (w * ytr[idx]).sum(1)
-        return logit(np.clip(v, 0.02, 0.98))
+        return logit(np.clip(vote(E[n], Etr, ytr[:, None], k, t)[:, 0], 0.02, 0.98))
     variants = {"shipped": lambda n: 0.5 * base(n)[0] + 0.5 * base(n)[1] + base(n)[2]}
     def mix(wk, wn, k, t):
         return lambda n: (1 - wk - wn) / 2 * (base(n)[0] + base(n)[1]) + wk * K[n] + wn * (knn(n, k, t) if wn else 0) + base(n)[2]

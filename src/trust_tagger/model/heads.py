@@ -105,8 +105,8 @@ class FeatureLR:
                                   class_weight="balanced" if self.balanced else None).fit(X, y, sample_weight=w)
 
     def fit_features(self, X, examples, sample_weight: np.ndarray | None = None) -> "FeatureLR":
-        """``sample_weight`` (one per example; the recency screen, benchmarks/experiments/recency_tfidf.py, passes them via TfidfLR.fit) multiplies
-        the balanced class weights."""
+        """``sample_weight`` (one per example; the weight screens in benchmarks/experiments, recency_tfidf.py and
+        label_weights_tfidf.py, pass them via TfidfLR.fit) multiplies the balanced class weights."""
         rel, cls, exact, cats, subs = label_matrix(examples)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         at = lambda m: None if w is None else w[m]  # noqa: E731

@@ -97,7 +97,7 @@ def core_metrics(scores: Scores, examples, th: Thresholds) -> dict:
         out["core_ap"] = out["core_ece"] = float("nan")
     for name, group in (("core", y), ("relevant", rel > 0)):
         rows = np.where(group & (subs.sum(1) > 0))[0]
-        top = scores.subcategories[rows].argmax(1) if len(rows) else np.zeros(0, dtype=int)
+        top = scores.subcategories[rows].argmax(1)
         out[f"filing_all_{name}"] = float(subs[rows, top].mean()) if len(rows) else float("nan")
         out[f"n_filing_all_{name}"] = int(len(rows))
     if th.core_accept is None or th.core_reject is None:
