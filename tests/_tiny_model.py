@@ -66,7 +66,7 @@ def tiny_config(base: str):
     from trust_tagger.model.config import TrainConfig
 
     return TrainConfig(base_model=base, max_length=32, batch_size=8, epochs=1, eval_batch_size=16,
-                       members=("tfidf",), blend_step=0.5, seed=1)
+                       blend_step=0.5, seed=1)
 
 
 @functools.lru_cache(maxsize=1)

@@ -52,7 +52,8 @@ def test_core_weights_choose_the_members_of_the_cond_and_large_heads(model_root,
 
 
 def test_the_kept_epochs_validation_pass_is_not_computed_twice(model_root, monkeypatch):
-    """One epoch kept = the last one: blending and calibration reuse its validation embeddings."""
+    """One epoch kept = the last one: blending and calibration reuse its validation embeddings. Train papers
+    take two passes: the linear probe's (base weights) and the neighbour index's (the tuned net)."""
     import trust_tagger.model.update as U
 
     monkeypatch.setattr(U, "DEFAULT_CACHE", U.EmbeddingCache())  # the probe's pass, not an earlier test's
@@ -67,7 +68,7 @@ def test_the_kept_epochs_validation_pass_is_not_computed_twice(model_root, monke
     monkeypatch.setattr(TrustTagger, "_net_logits", spy)
     model = TrustTagger(tiny_config(tiny_base_model(model_root))).fit(train, val)
     assert model.info["best_epoch"] == model.history[-1]["epoch"] == 1
-    assert calls.count(len(val)) == 1 and calls.count(len(train)) == 1
+    assert calls.count(len(val)) == 1 and calls.count(len(train)) == 2
     monkeypatch.setattr(TrustTagger, "_net_logits", real)
     fresh = model._blend(model._member_logits(val))  # what a recomputation gives: what was calibrated on
     s = model.predict_proba(val)
@@ -97,6 +98,12 @@ def test_core_exponent_is_fitted_with_the_calibration_and_older_models_keep_the_
         assert np.allclose(cores[e], np.minimum(1 / (1 + np.exp(-(cal.core_a * z + cal.core_b))), p))
         assert Calibration.from_dict(cal.to_dict()).core_exponent == e
     assert not np.allclose(cores[0.5], cores[1.0])
+    # a core score built on its own relevance logit (the relevance blend took members it does not)
+    apart = dataclasses.replace(raw, core_relevance=raw.relevance + rng.normal(0, 2, n))
+    cal, _ = calibrate(apart, val, core_exponent=1.0)
+    z = core_logit(apart.core_relevance, raw.cond, raw.large, 1.0)
+    p = 1 / (1 + np.exp(-raw.relevance * cal.relevance_a - cal.relevance_b))
+    assert np.allclose(calibrated_scores(cal, apart).core, np.minimum(1 / (1 + np.exp(-(cal.core_a * z + cal.core_b))), p))
     old = Calibration(core_a=2.0, core_b=-1.0).to_dict()
     del old["core_exponent"]  # calibration.json of a model saved before the exponent was stored
     assert Calibration.from_dict(old).core_exponent == 0.5
@@ -181,7 +188,7 @@ def test_a_second_fit_in_the_process_reuses_the_base_encoders_probe_embeddings(m
 def test_large_floor_lifts_only_papers_that_name_a_large_audio_model_and_is_chosen_on_validation(model_root,
                                                                                                   tmp_path):
     from trust_tagger.model.finetune import _rel_ap
-    from trust_tagger.model.heads import calibrate, core_logit, label_matrix
+    from trust_tagger.model.heads import calibrate, label_matrix, raw_core_logit
 
     exs = [dataclasses.replace(e, abstract=e.abstract + " on Whisper") if i % 12 in (3, 9, 1) else e
            for i, e in enumerate(synthetic_examples(96))]  # core papers and some others name a large model
@@ -201,7 +208,7 @@ def test_large_floor_lifts_only_papers_that_name_a_large_audio_model_and_is_chos
     for f in floors:
         model.blend["large_floor"] = f
         raw = model._blend(parts)
-        ap = _rel_ap(core_logit(raw.relevance, raw.cond, raw.large, model.config.core_exponent)[known],
+        ap = _rel_ap(raw_core_logit(raw, model.config.core_exponent)[known],
                      (cls == 2)[known])
         _, th = calibrate(raw, val)
         keys[f] = (th.core_validation["accept_share"] > 0, round(th.core_validation["auto_share"], 2), round(ap, 6))

@@ -50,6 +50,9 @@ class RawScores:
     large: np.ndarray | None = None  # logit of P(large audio model)
     category_hits: np.ndarray | None = None  # 0/1 keyword-rule hits (``baselines.keyword_hits``)
     subcategory_hits: np.ndarray | None = None
+    # The relevance logit the core score is built on (heads.raw_core_logit); None = ``relevance``. Apart
+    # when the relevance blend has members the core score does not take (``TrainConfig.relevance_shares``).
+    core_relevance: np.ndarray | None = None
 
 
 @runtime_checkable

@@ -76,6 +76,12 @@ def core_logit(z_rel, z_cond, z_large, exponent: float = CORE_EXPONENT) -> np.nd
     return ls(z_rel) + exponent * ls(z_cond) + exponent * ls(z_large)
 
 
+def raw_core_logit(raw, exponent: float = CORE_EXPONENT) -> np.ndarray:
+    """:func:`core_logit` of blended logits, on the relevance logit the core score is built on."""
+    z_rel = raw.relevance if raw.core_relevance is None else raw.core_relevance
+    return core_logit(z_rel, raw.cond, raw.large, exponent)
+
+
 class _Constant:
     """Stand-in for a label with a single class in training: predicts its training rate."""
 
@@ -152,7 +158,7 @@ def calibrated_scores(cal: Calibration, raw: RawScores) -> Scores:
     core = cond = large = None
     if raw.cond is not None and raw.large is not None:
         # P(rel = 2) <= P(rel >= 1): the calibrated core score is capped by the relevance it implies.
-        core = np.minimum(cal.core(core_logit(raw.relevance, raw.cond, raw.large, cal.core_exponent)), p)
+        core = np.minimum(cal.core(raw_core_logit(raw, cal.core_exponent)), p)
         cond, large = 1 / (1 + np.exp(-raw.cond)), 1 / (1 + np.exp(-raw.large))
     return Scores(p, cls, cal.categories(raw.categories, raw.category_hits),
                   cal.subcategories(raw.subcategories, raw.subcategory_hits), core, cond, large)
@@ -207,7 +213,7 @@ def calibrate(raw: RawScores, validation, precision_target: float = 0.95, npv_ta
     known = class_known(rel, exact)
     cal.core_exponent = core_exponent
     if raw.cond is not None and raw.large is not None:
-        z = core_logit(raw.relevance, raw.cond, raw.large, core_exponent)
+        z = raw_core_logit(raw, core_exponent)
         cal.core_a, cal.core_b = fit_platt(z[known], cls[known] == 2)
     hit = lambda h: None if h is None else h[pos]  # noqa: E731
     cal.category_keyword_weight, cat_rule = choose_label_decoding(

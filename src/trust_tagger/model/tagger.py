@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from trust_tagger.model.baselines import FrozenEmbeddingLR, TfidfLR, keyword_hits
+from trust_tagger.model.baselines import FrozenEmbeddingLR, KeywordRules, TfidfLR, keyword_hits
 from trust_tagger.model.calibration import Calibration, logit
 from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores, Scores
@@ -46,7 +46,16 @@ from trust_tagger.model.finetune import (
     limit_allocator_retention,
     trim_heap,
 )
-from trust_tagger.model.heads import FeatureLR, calibrate, calibrated_scores, class_known, core_logit, label_matrix
+from trust_tagger.model.heads import (
+    FeatureLR,
+    calibrate,
+    calibrated_scores,
+    class_known,
+    core_logit,
+    label_matrix,
+    raw_core_logit,
+)
+from trust_tagger.model.neighbours import NeighbourVote, record_key
 from trust_tagger.model.network import N_CAT, N_SUB, SL_CAT, SL_CLS, SL_COND, SL_LARGE, SL_SUB, _torch, build_net
 from trust_tagger.routing import Thresholds
 
@@ -136,14 +145,10 @@ class TrustTagger:
         # Ensemble members, blend weights, calibration, thresholds: all on validation. When the kept
         # epoch is the last one, its validation pass is reused (one encoder pass of the validation
         # papers less: ~90 s of 458 papers on 2 loaded cores).
-        self._fit_members(train, frozen_train)
+        self._fit_members(train, frozen_train, progress=_stage(progress, "index", len(train)))
         kept_last = bool(self.history) and info.get("best_epoch") == self.history[-1]["epoch"]
         parts = self._member_logits(validation, embeddings=last.get("embeddings") if kept_last else None)
-        if cfg.blend_weights:
-            w = {n: float(v) for n, v in cfg.blend_weights.items() if n in parts}
-            self.blend = {"relevance": w, "categories": dict(w)}
-        else:
-            self._choose_blend(parts, val_y)
+        self._set_blend(parts, val_y)
         self._set_core_blend(parts, validation)
         self.info["train_seconds"] = round(time.time() - t0, 1)
         return self
@@ -177,21 +182,41 @@ class TrustTagger:
             self.net.head.bias.copy_(torch.tensor(b))
 
     # ---------------------------------------------------------------- ensemble
-    def _fit_members(self, train, frozen_train) -> None:
+    def _fit_members(self, train, frozen_train=None, embeddings: np.ndarray | None = None, progress=None) -> None:
+        """Fit the members ``config.members`` names on ``train``.
+
+        ``frozen_train``: base-encoder embeddings of ``train``; without them a frozen-embedding member
+        already fitted is kept (refitting it needs the base encoder's pass, which the heads update skips).
+        ``embeddings``: the current net's embeddings of ``train`` (rows in order) for the neighbour index;
+        without them the net embeds ``train`` (~20 s for 1,700 papers on 2 cores).
+        """
+        cfg, kept = self.config, self.members
         self.members = {}
-        if "tfidf" in self.config.members:
+        if "tfidf" in cfg.members:
             self.fit_tfidf_member(train)
-        if "frozen" in self.config.members:
-            m = FrozenEmbeddingLR(self.config.base_model, max_length=self.config.max_length,
-                                  label_C=self.config.probe_label_C)
-            self.members["frozen"] = m.fit(train, features=frozen_train)
+        if "frozen" in cfg.members:
+            if frozen_train is not None:
+                m = FrozenEmbeddingLR(cfg.base_model, max_length=cfg.max_length, label_C=cfg.probe_label_C)
+                self.members["frozen"] = m.fit(train, features=frozen_train)
+            elif "frozen" in kept:
+                self.members["frozen"] = kept["frozen"]
+        if "keywords" in cfg.members:
+            self.members["keywords"] = KeywordRules()
+        if "neighbours" in cfg.members:
+            if embeddings is None:
+                embeddings = self._net_logits(train, progress)[1]
+            self.members["neighbours"] = NeighbourVote(cfg.neighbour_k, cfg.neighbour_temperature).fit(
+                embeddings, [e.relevance >= 1 for e in train], [e.key for e in train])
 
     def fit_tfidf_member(self, train) -> None:
         """The tf-idf member, refitted on ``train`` (also by the heads update, which keeps the others)."""
         self.members["tfidf"] = TfidfLR(C=self.config.tfidf_C).fit(train)
 
     def _member_logits(self, records, progress=None, embeddings=None) -> dict[str, dict[str, np.ndarray]]:
-        z = self._net_logits(records, progress)[0] if embeddings is None else self.head_logits(embeddings)
+        if embeddings is None:
+            z, embeddings = self._net_logits(records, progress)
+        else:
+            z = self.head_logits(embeddings)
         parts = {"net": {"relevance": z[:, 0], "relevance_class": z[:, SL_CLS], "categories": z[:, SL_CAT],
                          "subcategories": z[:, SL_SUB]}}
         if z.shape[1] >= SL_LARGE.stop:  # models saved before the core heads have none
@@ -203,6 +228,9 @@ class TrustTagger:
         hit_c, hit_s = keyword_hits(records)
         parts[KEYWORD_HITS] = {"category_hits": hit_c, "subcategory_hits": hit_s}
         for name, m in self.members.items():
+            if isinstance(m, NeighbourVote):  # relevance only, from the net's embeddings
+                parts[name] = {"relevance": logit(m.predict_proba(embeddings, [record_key(r) for r in records]))}
+                continue
             s: Scores = m.predict_proba(records)
             parts[name] = {"relevance": logit(s.relevance), "categories": logit(s.categories),
                            "subcategories": logit(s.subcategories)}
@@ -210,11 +238,36 @@ class TrustTagger:
                 parts[name].update(cond=logit(s.cond), large=logit(s.large))
         return parts
 
+    def _set_blend(self, parts, val_y) -> None:
+        """Member weights: ``config.blend_weights`` (None: chosen on validation), then the relevance-only
+        shares of ``config.relevance_shares`` taken out of the relevance weights (the others scaled down so
+        the weights still sum to one)."""
+        cfg = self.config
+        if cfg.blend_weights:
+            w = {n: float(v) for n, v in cfg.blend_weights.items() if n in parts}
+            self.blend = {"relevance": w, "categories": dict(w)}
+        else:
+            self._choose_blend(parts, val_y)
+        shares = {n: float(v) for n, v in (cfg.relevance_shares or {}).items() if n in parts and v > 0}
+        total = sum(shares.values())
+        if not 0 <= total < 1:
+            raise ValueError(f"relevance_shares {shares} must sum to less than 1")
+        if total:
+            # The core score keeps the relevance logit without them: with them, on the saved seed-13 model,
+            # core AP fell 0.889 -> 0.863 on the temporal holdout (frozen test 0.798 -> 0.725) and the core
+            # policy auto-decided 0.87 instead of 0.91 (benchmarks/experiments/relevance_members_routed.py).
+            self.blend["core_relevance"] = dict(self.blend["relevance"])
+            rest = {n: w * (1 - total) for n, w in self.blend["relevance"].items() if n not in shares}
+            self.blend["relevance"] = {**rest, **shares}
+
     def _choose_blend(self, parts, val_y) -> None:
-        """Grid over simplex weights; relevance by validation AP, categories by mean AP on relevant papers."""
+        """Grid over simplex weights; relevance by validation AP, categories by mean AP on relevant papers.
+        Over the members that have category heads; the relevance-only shares come after (``_set_blend``)."""
         rel, _, _, cats, _ = val_y
         pos = rel > 0
-        names = [n for n in parts if n not in ("audio_gate", LARGE_MENTION, KEYWORD_HITS)]
+        shares = self.config.relevance_shares or {}
+        names = [n for n in parts if n not in ("audio_gate", LARGE_MENTION, KEYWORD_HITS)
+                 and "categories" in parts[n] and n not in shares]
         grid = _simplex(len(names), self.config.blend_step)
         best_r, best_c = (-1.0, None), (-1.0, None)
         for w in grid:
@@ -265,7 +318,7 @@ class TrustTagger:
         for f in floors:
             self.blend["large_floor"] = float(f)
             raw = self._blend(parts)
-            ap = _rel_ap(core_logit(raw.relevance, raw.cond, raw.large, cfg.core_exponent)[known], y[known])
+            ap = _rel_ap(raw_core_logit(raw, cfg.core_exponent)[known], y[known])
             cal, th = calibrate(raw, validation, cfg.precision_target, cfg.npv_target, cfg.feed_prior,
                                 cfg.core_exponent)
             cv = th.core_validation
@@ -281,6 +334,7 @@ class TrustTagger:
         wr, wc = self.blend["relevance"], self.blend["categories"]
         wk = self.blend.get("core", wr)  # models saved before the core blend used the relevance weights
         gate = parts["audio_gate"]["relevance"] if "audio_gate" in parts else 0.0
+        wcr = self.blend.get("core_relevance")  # None: the core score is built on the relevance logit
         return RawScores(
             relevance=sum(w * parts[n]["relevance"] for n, w in wr.items() if n in parts) + gate,
             relevance_class=parts["net"]["relevance_class"],
@@ -290,6 +344,7 @@ class TrustTagger:
                                                               self.blend.get("large_floor", 0.0)),
             category_hits=parts.get(KEYWORD_HITS, {}).get("category_hits"),
             subcategory_hits=parts.get(KEYWORD_HITS, {}).get("subcategory_hits"),
+            core_relevance=None if wcr is None else _weighted(parts, wcr, "relevance") + gate,
         )
 
     def _calibrate(self, raw: RawScores, validation) -> None:

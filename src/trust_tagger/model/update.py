@@ -110,8 +110,9 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
     Heads: the linear probe on ``train`` embeddings (what LP-FT starts from) replaces the output
     layer, group by group (relevance, categories, subcategories, the two core heads), except where the
     current rows score better on ``validation`` (:func:`_keep_better_groups`). Members: the tf-idf LR
-    is refitted on ``train`` (a frozen-embedding member, if configured, is kept: refitting it would
-    need the base encoder's pass). Blend weights stay fixed when the
+    is refitted on ``train`` and the neighbour index rebuilt from the ``train`` embeddings already at hand
+    (a frozen-embedding member, if configured, is kept: refitting it would need the base encoder's pass).
+    Blend weights stay fixed when the
     config fixes them, else they are chosen again; calibration and routing thresholds are chosen on
     ``validation`` by the tagger's own path.
     """
@@ -126,14 +127,9 @@ def update_heads(tagger, train, validation, cache: EmbeddingCache | None = None,
     z_before = tagger.head_logits(X_val)
     tagger._init_heads_from_probe(X_train, train)
     kept = _keep_better_groups(tagger, before_head, z_before, tagger.head_logits(X_val), validation)
-    if set(tagger.members) - {"tfidf"}:
-        if "tfidf" in tagger.members:
-            tagger.fit_tfidf_member(train)
-    else:
-        tagger._fit_members(train, None)
+    tagger._fit_members(train, None, embeddings=X_train)
     parts = tagger._member_logits(validation, embeddings=X_val)
-    if tagger.config.blend_weights is None:
-        tagger._choose_blend(parts, label_matrix(validation))
+    tagger._set_blend(parts, label_matrix(validation))
     tagger._set_core_blend(parts, validation)
     seconds = round(time.perf_counter() - t0, 2)
     tagger.info["update"] = {"kind": "heads", "from": str(getattr(tagger, "version", "") or ""),
