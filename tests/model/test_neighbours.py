@@ -75,6 +75,9 @@ def test_the_tagger_blends_keywords_and_neighbours_into_relevance_only(model_roo
     assert set(parts["neighbours"]) == {"relevance"}
     _, emb = model._net_logits(papers)
     assert np.allclose(parts["neighbours"]["relevance"], logit(nb.predict_proba(emb)), atol=1e-5)
+    from trust_tagger.model.baselines import KeywordRules  # the hits counted once give the rules' own scores
+
+    assert np.allclose(parts["keywords"]["relevance"], logit(KeywordRules().predict_proba(papers).relevance))
     raw = model._blend(parts)
     expected = sum(w * parts[n]["relevance"] for n, w in model.blend["relevance"].items()) \
         + parts["audio_gate"]["relevance"]

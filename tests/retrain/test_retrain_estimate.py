@@ -14,5 +14,5 @@ def test_without_a_timed_model_the_estimate_uses_the_rate_of_the_precision_train
     settings = Settings(root=tmp_path, model_dir=tmp_path / "models")
     seconds, basis = expected_seconds(settings, n_train=2000, n_test=300, epochs=1)
     per_epoch, per_second = FALLBACK_RATES[kind]
-    assert seconds == pytest.approx(per_epoch * 2 + 600 / per_second)
+    assert seconds == pytest.approx(per_epoch * 2 + (2000 + 600) / per_second)
     assert basis.endswith(f"in {kind}")

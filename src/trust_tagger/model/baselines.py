@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from trust_tagger.model.contracts import Scores
-from trust_tagger.model.encoder import AUDIO_TERMS, record_text
+from trust_tagger.model.encoder import AUDIO_TERMS, mentions_audio, record_text
 from trust_tagger.model.heads import FeatureLR
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
 
@@ -164,9 +164,14 @@ class KeywordRules:
 
     def predict_proba(self, records) -> Scores:
         hit_c, hit_s = keyword_hits(records)
+        return self.scores_from_hits(hit_c, hit_s, np.array([mentions_audio(r) for r in records], dtype=bool))
+
+    @staticmethod
+    def scores_from_hits(hit_c: np.ndarray, hit_s: np.ndarray, audio: np.ndarray) -> Scores:
+        """The rules' scores from hits already counted: the tagger counts them once for its calibration
+        and its keywords member."""
         cats = np.where(hit_c > 0, 0.9, 0.05)
         subs = np.where(hit_s > 0, 0.9, 0.05)
-        audio = np.array([AUDIO_TERMS.search(record_text(r).lower()) is not None for r in records], dtype=bool)
         rel = (0.15 + 0.25 * np.minimum(hit_c.sum(1), 3)) * np.where(audio, 1.0, 0.3)
         cls = np.column_stack([1 - rel, rel * 0.75, rel * 0.25])
         return Scores(rel, cls, cats, subs)

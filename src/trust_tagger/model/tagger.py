@@ -221,9 +221,9 @@ class TrustTagger:
                          "subcategories": z[:, SL_SUB]}}
         if z.shape[1] >= SL_LARGE.stop:  # models saved before the core heads have none
             parts["net"].update(cond=z[:, SL_COND.start], large=z[:, SL_LARGE.start])
+        audio = np.array([mentions_audio(r) for r in records], dtype=bool)
         if self.config.audio_gate:
-            parts["audio_gate"] = {"relevance": np.array([0.0 if mentions_audio(r) else -self.config.audio_gate
-                                                          for r in records])}
+            parts["audio_gate"] = {"relevance": np.where(audio, 0.0, -float(self.config.audio_gate))}
         parts[LARGE_MENTION] = {"mask": np.array([mentions_large_audio_model(r) for r in records], dtype=bool)}
         hit_c, hit_s = keyword_hits(records)
         parts[KEYWORD_HITS] = {"category_hits": hit_c, "subcategory_hits": hit_s}
@@ -231,7 +231,8 @@ class TrustTagger:
             if isinstance(m, NeighbourVote):  # relevance only, from the net's embeddings
                 parts[name] = {"relevance": logit(m.predict_proba(embeddings, [record_key(r) for r in records]))}
                 continue
-            s: Scores = m.predict_proba(records)
+            s: Scores = m.scores_from_hits(hit_c, hit_s, audio) if isinstance(m, KeywordRules) \
+                else m.predict_proba(records)
             parts[name] = {"relevance": logit(s.relevance), "categories": logit(s.categories),
                            "subcategories": logit(s.subcategories)}
             if s.cond is not None and s.large is not None:

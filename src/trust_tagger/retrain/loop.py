@@ -281,7 +281,8 @@ def expected_seconds(settings: Settings, n_train: int, n_test: int, epochs: int)
         if seconds and seen:
             estimate = seconds * (n_train / seen) * (epochs / trained) + 2 * n_test / per_second
             return estimate, f"scaled from {entry['id']}: {seconds:.0f} s for {seen} papers, {trained} epochs"
-    estimate = per_epoch * epochs * n_train / 1000 + 2 * n_test / per_second
+    # + one pass of the training papers for the neighbour index, two of the test split (both models)
+    estimate = per_epoch * epochs * n_train / 1000 + (n_train + 2 * n_test) / per_second
     return estimate, f"{per_epoch:.0f} s per epoch per 1,000 abstracts measured on 2 CPU cores in {kind}"
 
 
