@@ -70,9 +70,12 @@ def test_the_kept_epochs_validation_pass_is_not_computed_twice(model_root, monke
     assert model.info["best_epoch"] == model.history[-1]["epoch"] == 1
     assert calls.count(len(val)) == 1 and calls.count(len(train)) == 2
     monkeypatch.setattr(TrustTagger, "_net_logits", real)
+    from trust_tagger.model.heads import calibrated_scores
+
     fresh = model._blend(model._member_logits(val))  # what a recomputation gives: what was calibrated on
     s = model.predict_proba(val)
-    assert np.allclose(s.relevance, model.calibration.relevance(fresh.relevance), atol=1e-6)
+    assert np.allclose(s.relevance, calibrated_scores(model.calibration, fresh).relevance, atol=1e-6)
+    assert np.allclose(s.core, calibrated_scores(model.calibration, fresh).core, atol=1e-6)
 
 
 def test_core_exponent_is_fitted_with_the_calibration_and_older_models_keep_the_square_root():
@@ -98,12 +101,17 @@ def test_core_exponent_is_fitted_with_the_calibration_and_older_models_keep_the_
         assert np.allclose(cores[e], np.minimum(1 / (1 + np.exp(-(cal.core_a * z + cal.core_b))), p))
         assert Calibration.from_dict(cal.to_dict()).core_exponent == e
     assert not np.allclose(cores[0.5], cores[1.0])
-    # a core score built on its own relevance logit (the relevance blend took members it does not)
+    # a core score built on its own relevance logit (the relevance blend took members it does not) is not
+    # capped by P(relevant): P(relevant) is raised to it, and the class split follows
     apart = dataclasses.replace(raw, core_relevance=raw.relevance + rng.normal(0, 2, n))
     cal, _ = calibrate(apart, val, core_exponent=1.0)
     z = core_logit(apart.core_relevance, raw.cond, raw.large, 1.0)
     p = 1 / (1 + np.exp(-raw.relevance * cal.relevance_a - cal.relevance_b))
-    assert np.allclose(calibrated_scores(cal, apart).core, np.minimum(1 / (1 + np.exp(-(cal.core_a * z + cal.core_b))), p))
+    core = 1 / (1 + np.exp(-(cal.core_a * z + cal.core_b)))
+    s = calibrated_scores(cal, apart)
+    assert np.allclose(s.core, core) and np.allclose(s.relevance, np.maximum(p, core))
+    assert (core > p).any()  # the raise does happen here
+    assert np.allclose(s.relevance_class.sum(1), 1) and np.allclose(1 - s.relevance_class[:, 0], s.relevance)
     old = Calibration(core_a=2.0, core_b=-1.0).to_dict()
     del old["core_exponent"]  # calibration.json of a model saved before the exponent was stored
     assert Calibration.from_dict(old).core_exponent == 0.5

@@ -151,15 +151,27 @@ def raw_from_scores(s: Scores) -> RawScores:
 
 def calibrated_scores(cal: Calibration, raw: RawScores) -> Scores:
     """Calibrated probabilities; the 0/1/2 class is kept consistent with P(rel>=1): P(1) and P(2) split
-    p by the class head's 1-vs-2 odds."""
+    p by the class head's 1-vs-2 odds.
+
+    P(rel = 2) <= P(rel >= 1) is kept one of two ways. A core score built on the relevance logit itself is
+    capped by P(relevant). A core score built on its own relevance logit (``raw.core_relevance``: the
+    relevance blend took members it does not) is left as it is and P(relevant) is raised to it: the
+    relevance-only members must not move the merge policy's decisions. Capped by their P(relevant), the
+    loop replay of 2026-02..05 (the command's defaults, clean clone of b0b2ee7) found 0.895 of the core
+    papers, against 0.961 without the members; on the benchmark's seed-13 model the cap auto-rejected one
+    of 29 holdout core papers (benchmarks/classifier_notes.md, "Relevance members, shipped").
+    """
     p = cal.relevance(raw.relevance)
-    q = cal.relevance_class(raw.relevance_class[:, 1:])
-    cls = np.column_stack([1 - p, p * q[:, 0], p * q[:, 1]])
     core = cond = large = None
     if raw.cond is not None and raw.large is not None:
-        # P(rel = 2) <= P(rel >= 1): the calibrated core score is capped by the relevance it implies.
-        core = np.minimum(cal.core(raw_core_logit(raw, cal.core_exponent)), p)
+        core = cal.core(raw_core_logit(raw, cal.core_exponent))
+        if raw.core_relevance is None:
+            core = np.minimum(core, p)
+        else:
+            p = np.maximum(p, core)
         cond, large = 1 / (1 + np.exp(-raw.cond)), 1 / (1 + np.exp(-raw.large))
+    q = cal.relevance_class(raw.relevance_class[:, 1:])
+    cls = np.column_stack([1 - p, p * q[:, 0], p * q[:, 1]])
     return Scores(p, cls, cal.categories(raw.categories, raw.category_hits),
                   cal.subcategories(raw.subcategories, raw.subcategory_hits), core, cond, large)
 
