@@ -7,12 +7,16 @@ benchmark protocol (``bench_classifier._data``) the way ``TrustTagger.fit`` does
 (``_fit_members`` with the default config's members and shares, ``_set_blend``, ``_set_core_blend``: blend,
 large floor, calibration and thresholds on validation), so the core score, calibration and routing under
 the new relevance logit are measured too. The fine-tune itself does not see the members, so a model trained
-with them is this one. Writes ``relevance_members_routed.json`` next to this script.
+with them is this one.
 
-``CORE_RULE=raise`` measures the other way of keeping P(rel = 2) <= P(rel >= 1): the core score uncapped and
-P(relevant) raised to it, instead of the core score capped by P(relevant) (``heads.calibrated_scores``);
-written to ``relevance_members_routed_raise.json``. Validation preferred the cap (notes "Relevance members,
-shipped").
+The rule that keeps P(rel = 2) <= P(rel >= 1) is the product's unless ``CORE_RULE`` says otherwise
+(``heads.calibrated_scores``): ``raise`` (the default, shipped in fd1fa89) leaves the core score built on
+its own relevance logit as it is and raises P(relevant) to it; ``CORE_RULE=cap`` caps the core score by
+P(relevant), as c5f6b6a / b0b2ee7 shipped. Written to ``relevance_members_routed_<rule>.json``.
+Validation was split between the two; the loop replay decided (notes "Relevance members, shipped"). The
+``raise`` JSON was written before the product took the rule, by a patch that also raised on the models
+without the members: its "before" columns differ from the product's (which caps there) in the third
+decimal.
 """
 import dataclasses
 import json
@@ -35,26 +39,27 @@ KEYS = ("relevance_ap", "core_ap", "category_macro_f1", "relevance_ece", "core_e
 ROUTING = ("auto_share", "n_merged", "merge_precision_core", "merge_precision_relevant", "core_auto_rejected",
            "filing")
 
-RULE = os.environ.get("CORE_RULE", "cap")
-if RULE == "raise":  # variant: the core score uncapped, P(relevant) raised to it instead
+RULE = os.environ.get("CORE_RULE", "raise")
+if RULE == "cap":  # c5f6b6a / b0b2ee7: the core score capped by P(relevant) whatever it is built on
     import numpy as np
 
     import trust_tagger.model.heads as H
     import trust_tagger.model.tagger as T
 
-    _cap = H.calibrated_scores
+    _product = H.calibrated_scores
 
-    def _raise(cal, raw):
-        s = _cap(cal, raw)
+    def _capped(cal, raw):
+        s = _product(cal, raw)
         if s.core is None:
             return s
-        core = cal.core(H.raw_core_logit(raw, cal.core_exponent))
-        p = np.maximum(s.relevance, core)
-        q = s.relevance_class[:, 1:] / np.maximum(s.relevance[:, None], 1e-12)
-        return dataclasses.replace(s, relevance=p, core=core,
+        p = cal.relevance(raw.relevance)
+        q = cal.relevance_class(raw.relevance_class[:, 1:])
+        return dataclasses.replace(s, relevance=p, core=np.minimum(cal.core(H.raw_core_logit(raw, cal.core_exponent)), p),
                                    relevance_class=np.column_stack([1 - p, p * q[:, 0], p * q[:, 1]]))
 
-    H.calibrated_scores = T.calibrated_scores = _raise
+    H.calibrated_scores = T.calibrated_scores = _capped
+elif RULE != "raise":
+    raise SystemExit(f"CORE_RULE must be raise or cap, got {RULE!r}")
 set_offline_defaults()
 train, val, holdout, test, later, added, pool, _ = _data(load_settings())
 sets = {"holdout": holdout, "validation": val, "test": test, "later": later}
@@ -87,4 +92,4 @@ for md in sys.argv[1:]:
         print(Path(md).name, f"{n:10s}", " | ".join(f"{k} {before[n][k]} -> {after[n][k]}" for k in
               ("relevance_ap", "core_ap", "auto_share", "n_merged", "merge_precision_core", "core_auto_rejected")),
               flush=True)
-Path(__file__).with_name(Path(__file__).stem + ("" if RULE == "cap" else "_" + RULE) + ".json").write_text(json.dumps(rows, indent=1, default=float) + "\n")
+Path(__file__).with_name(f"{Path(__file__).stem}_{RULE}.json").write_text(json.dumps(rows, indent=1, default=float) + "\n")
