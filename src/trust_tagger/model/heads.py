@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trust_tagger.model.calibration import Calibration, fit_calibration, fit_platt, logit
+from trust_tagger.model.calibration import Calibration, fit_calibration, fit_platt, logit, raise_to_subcategories
 from trust_tagger.model.contracts import RawScores, Scores
 from trust_tagger.routing import (
     DEFAULT_FEED_PRIOR,
@@ -172,8 +172,11 @@ def calibrated_scores(cal: Calibration, raw: RawScores) -> Scores:
         cond, large = 1 / (1 + np.exp(-raw.cond)), 1 / (1 + np.exp(-raw.large))
     q = cal.relevance_class(raw.relevance_class[:, 1:])
     cls = np.column_stack([1 - p, p * q[:, 0], p * q[:, 1]])
-    return Scores(p, cls, cal.categories(raw.categories, raw.category_hits),
-                  cal.subcategories(raw.subcategories, raw.subcategory_hits), core, cond, large)
+    cats = cal.categories(raw.categories, raw.category_hits)
+    subs = cal.subcategories(raw.subcategories, raw.subcategory_hits)
+    if cal.categories_from_subcategories:
+        cats = raise_to_subcategories(cats, subs)
+    return Scores(p, cls, cats, subs, core, cond, large)
 
 
 KEYWORD_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5)
@@ -206,6 +209,24 @@ def choose_label_decoding(P: np.ndarray, hits: np.ndarray | None, Y: np.ndarray,
     return best[1], {"kind": best[2]}
 
 
+def choose_subcategory_raise(P: np.ndarray, P_sub: np.ndarray, Y: np.ndarray, rule: dict) -> tuple[bool, dict]:
+    """(raise categories to their subcategories?, category label rule): raised only where its best rule's
+    cross-validated macro-F1 beats ``rule``'s on the categories as they are (ties: as they are)."""
+    from trust_tagger.routing import LABEL_RULES, cross_validated_macro_f1
+
+    Y = np.asarray(Y).astype(int)
+    if not Y.size or not Y.any():
+        return False, rule
+    plain = cross_validated_macro_f1(P, Y, CATEGORIES, rule["kind"])
+    R = raise_to_subcategories(P, P_sub)
+    best = (plain, False, rule)
+    for kind in LABEL_RULES:  # ties go to the first kind, as in choose_label_decoding
+        f1 = cross_validated_macro_f1(R, Y, CATEGORIES, kind)
+        if f1 > best[0] + 1e-9:
+            best = (f1, True, {"kind": kind})
+    return best[1], best[2]
+
+
 def _label_cuts_and_rules(s: Scores, pos, cats, subs, cat_rule: dict, sub_rule: dict) -> dict:
     """Thresholds fields of both label groups: each rule refitted on all validation papers."""
     c_cuts, c_rule = fit_label_rule(s.categories[pos], cats[pos], CATEGORIES, cat_rule["kind"])
@@ -232,6 +253,9 @@ def calibrate(raw: RawScores, validation, precision_target: float = 0.95, npv_ta
         cal.categories(raw.categories[pos]), hit(raw.category_hits), cats[pos], CATEGORIES)
     cal.subcategory_keyword_weight, sub_rule = choose_label_decoding(
         cal.subcategories(raw.subcategories[pos]), hit(raw.subcategory_hits), subs[pos], SUBCATEGORIES)
+    cal.categories_from_subcategories, cat_rule = choose_subcategory_raise(
+        cal.categories(raw.categories[pos], hit(raw.category_hits)),
+        cal.subcategories(raw.subcategories[pos], hit(raw.subcategory_hits)), cats[pos], cat_rule)
     s = calibrated_scores(cal, raw)
     acc, rej, info = choose_relevance_thresholds(s.relevance, rel, precision_target, npv_target, feed_prior)
     core_acc, core_rej, core_info = choose_core_thresholds(s.core[known], cls[known] == 2)
