@@ -12,7 +12,6 @@ subcategories' alone (``sub``). Each reading gets its label rule chosen by cross
 category macro-F1 on every set. ``product`` is what ``heads.calibrate`` chose and scores through
 ``compute_metrics``. Written to ``categories_from_subcategories.json``.
 """
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -21,11 +20,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src")); sys.path.insert(0, str(ROOT / "benchmarks"))
+from _shipped import fit_shipped_members  # noqa: E402
 from bench_classifier import _data  # noqa: E402
 
 from trust_tagger.config import load_settings  # noqa: E402
 from trust_tagger.model.calibration import raise_to_subcategories  # noqa: E402
-from trust_tagger.model.config import TrainConfig  # noqa: E402
 from trust_tagger.model.encoder import set_offline_defaults  # noqa: E402
 from trust_tagger.model.heads import label_matrix  # noqa: E402
 from trust_tagger.model.tagger import TrustTagger  # noqa: E402
@@ -41,14 +40,7 @@ READINGS = {"cat": lambda c, s: c, "max": raise_to_subcategories, "mean": lambda
 
 rows = []
 for md in sys.argv[1:]:
-    m = TrustTagger.load(md)
-    d = TrainConfig()
-    m.config = dataclasses.replace(m.config, members=d.members, relevance_shares=d.relevance_shares,
-                                   neighbour_k=d.neighbour_k, neighbour_temperature=d.neighbour_temperature)
-    m._fit_members(train)
-    parts = m._member_logits(val)
-    m._set_blend(parts, label_matrix(val))
-    m._set_core_blend(parts, val)
+    m = fit_shipped_members(TrustTagger.load(md), train, val)
     row = {"model": md, "product": {"raised": m.calibration.categories_from_subcategories,
                                     "rule": m.thresholds.category_rule}}
     for n, ex in sets.items():

@@ -16,20 +16,17 @@ fitted on train < 2026-03), the members are fitted as ``fit`` does (A), then aga
 Scored on the dense papers from 2026-04-16 on, which no variant saw (frozen-test papers left out of every
 addition, later-list papers too).
 """
-import copy
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src")); sys.path.insert(0, str(ROOT / "benchmarks"))
+from _shipped import fit_shipped_members, recalibrate  # noqa: E402
 from bench_classifier import _data  # noqa: E402
 
 from trust_tagger.config import load_settings  # noqa: E402
-from trust_tagger.model.config import TrainConfig  # noqa: E402
 from trust_tagger.model.encoder import set_offline_defaults  # noqa: E402
-from trust_tagger.model.heads import label_matrix  # noqa: E402
 from trust_tagger.model.tagger import TrustTagger  # noqa: E402
 from trust_tagger.retrain.evaluate import compute_metrics  # noqa: E402
 
@@ -54,29 +51,17 @@ def figures(m):
     return out
 
 
-def recalibrate(m):
-    parts = m._member_logits(val)
-    m._set_blend(parts, label_matrix(val))
-    m._set_core_blend(parts, val)
-
-
 rows = []
 for md in sys.argv[1:]:
-    m = TrustTagger.load(md)
-    d = TrainConfig()
-    m.config = dataclasses.replace(m.config, members=d.members, relevance_shares=d.relevance_shares,
-                                   neighbour_k=d.neighbour_k, neighbour_temperature=d.neighbour_temperature)
-    m._fit_members(train)
-    recalibrate(m)
+    m = fit_shipped_members(TrustTagger.load(md), train, val)
     row = {"model": md, "train": len(train), "validation_added": len(val_in), "early_added": len(early),
            "scored": {n: len(v) for n, v in sets.items()}, "A": figures(m)}
-    a_members = m.members
     m._fit_members(train + val_in + early)
     row["B"] = figures(m)
-    recalibrate(m)
+    recalibrate(m, val)
     row["C"] = figures(m)
     m._fit_members(train + early)
-    recalibrate(m)
+    recalibrate(m, val)
     row["D"] = figures(m)
     rows.append(row)
     for v in "ABCD":

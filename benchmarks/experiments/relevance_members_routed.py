@@ -26,12 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src")); sys.path.insert(0, str(ROOT / "benchmarks"))
+from _shipped import fit_shipped_members  # noqa: E402
 from bench_classifier import _data, _ranks  # noqa: E402
 
 from trust_tagger.config import load_settings  # noqa: E402
-from trust_tagger.model.config import TrainConfig  # noqa: E402
 from trust_tagger.model.encoder import set_offline_defaults  # noqa: E402
-from trust_tagger.model.heads import label_matrix  # noqa: E402
 from trust_tagger.model.tagger import TrustTagger  # noqa: E402
 from trust_tagger.retrain.evaluate import compute_metrics  # noqa: E402
 
@@ -79,13 +78,7 @@ rows = []
 for md in sys.argv[1:]:
     m = TrustTagger.load(md)
     before = figures(m)
-    d = TrainConfig()
-    m.config = dataclasses.replace(m.config, members=d.members, relevance_shares=d.relevance_shares,
-                                   neighbour_k=d.neighbour_k, neighbour_temperature=d.neighbour_temperature)
-    m._fit_members(train)
-    parts = m._member_logits(val)
-    m._set_blend(parts, label_matrix(val))
-    m._set_core_blend(parts, val)
+    fit_shipped_members(m, train, val)
     after = figures(m)
     rows.append({"model": md, "blend": m.blend, "before": before, "after": after})
     for n in sets:

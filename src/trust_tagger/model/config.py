@@ -30,6 +30,8 @@ class TrainConfig:
     probe_C: float = 1.0
     probe_label_C: float = 16.0
     patience: int = 1  # epochs without validation gain before stopping
+    # Weight of the category and subcategory losses (1.0 and 0.5 of it) against relevance's 1.0.
+    label_loss_weight: float = 1.0
     seed: int = 13
     # Blended with the net: "tfidf", "frozen" (all heads), "keywords", "neighbours" (relevance only, by
     # ``relevance_shares``).

@@ -145,8 +145,8 @@ def fine_tune(net, tokenizer, train, cfg, device, *, validate: Callable[[], floa
                 loss = loss + 0.5 * torch.nn.functional.cross_entropy(z[ex][:, SL_CLS], cls_t[b][ex])
             pos = rel_t[b] > 0
             if pos.any():
-                loss = (loss + bce(z[pos][:, SL_CAT], cats_t[b][pos], pos_weight=cat_pw)
-                        + 0.5 * bce(z[pos][:, SL_SUB], subs_t[b][pos], pos_weight=sub_pw))
+                loss = loss + cfg.label_loss_weight * (bce(z[pos][:, SL_CAT], cats_t[b][pos], pos_weight=cat_pw)
+                                                       + 0.5 * bce(z[pos][:, SL_SUB], subs_t[b][pos], pos_weight=sub_pw))
             if with_core_heads:  # the two heads the core score is made of (heads.core_logit)
                 cm, lm = cond_m[b], large_m[b]
                 if cm.any():
