@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from trust_tagger.taxonomy import SUBCATEGORIES, guide_taxonomy
+
 _EPS = 1e-6
 
 
@@ -164,15 +166,16 @@ def raise_to_subcategories(categories: np.ndarray, subcategories: np.ndarray) ->
     of the two readings cross-validated lower (0.826 / 0.844), the subcategories alone lost on the later
     papers (0.697 at seed 13).
     """
-    from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
-
     C, S = np.asarray(categories, dtype=np.float64), np.asarray(subcategories, dtype=np.float64)
     out = C.copy()
-    for j, c in enumerate(CATEGORIES):
-        cols = [k for k, sub in enumerate(SUBCATEGORIES) if sub.split("/")[0] == c]
+    for j, cols in enumerate(_SUBCATEGORY_COLUMNS):
         if cols and len(S):
             out[:, j] = np.maximum(out[:, j], S[:, cols].max(1))
     return out.astype(np.asarray(categories).dtype, copy=False)
+
+
+# Per category (guide order), the columns of its subcategories: the taxonomy's own mapping, read once.
+_SUBCATEGORY_COLUMNS = [[SUBCATEGORIES.index(sub) for sub in subs] for subs in guide_taxonomy().values()]
 
 
 def _mix(p: np.ndarray, hits: np.ndarray | None, w: float) -> np.ndarray:
