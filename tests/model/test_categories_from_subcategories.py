@@ -69,3 +69,18 @@ def test_the_flag_reaches_the_scores_and_survives_saving():
     assert np.array_equal(raised.subcategories, plain.subcategories)
     assert Calibration.from_dict(Calibration(categories_from_subcategories=True).to_dict()).categories_from_subcategories
     assert Calibration.from_dict({}).categories_from_subcategories is False  # models saved before read the heads alone
+
+
+def test_calibrate_hands_on_the_searched_figure_and_decides_the_same():
+    from trust_tagger.model.heads import _label_decoding_search, choose_label_decoding
+    from trust_tagger.routing import cross_validated_macro_f1
+
+    Y, rng = _papers(seed=2)
+    C = np.clip(0.3 + 0.3 * (Y - 0.5) + rng.normal(0, 0.2, Y.shape), 0.01, 0.99)
+    hits = (rng.random(Y.shape) < 0.2).astype(float)
+    f1, w, rule = _label_decoding_search(C, hits, Y, CATEGORIES)
+    assert (w, rule) == choose_label_decoding(C, hits, Y, CATEGORIES)
+    M = C if not w else (1 - w) * C + w * hits
+    assert f1 == cross_validated_macro_f1(M, Y, CATEGORIES, rule["kind"])
+    S = _subs_of(Y, 0.6)
+    assert choose_subcategory_raise(M, S, Y, rule, plain=f1) == choose_subcategory_raise(M, S, Y, rule)

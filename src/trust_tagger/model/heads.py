@@ -194,11 +194,17 @@ def choose_label_decoding(P: np.ndarray, hits: np.ndarray | None, Y: np.ndarray,
     ``top_ratio`` won (0.826 / 0.850 against 0.805 / 0.800) and scored holdout 0.812 / 0.825, later list
     papers 0.852 / 0.808 against 0.767 / 0.743 (``benchmarks/experiments/label_rules.json``).
     """
+    return _label_decoding_search(P, hits, Y, names, weights)[1:]
+
+
+def _label_decoding_search(P, hits, Y, names, weights=KEYWORD_WEIGHTS) -> tuple[float, float, dict]:
+    """``choose_label_decoding`` with the winner's cross-validated macro-F1 first (nan without positives),
+    so ``calibrate`` can hand it on instead of cross-validating the same reading again."""
     from trust_tagger.routing import LABEL_RULES, cross_validated_macro_f1
 
     Y = np.asarray(Y).astype(int)
     if not Y.size or not Y.any():
-        return 0.0, {"kind": "per_label"}
+        return float("nan"), 0.0, {"kind": "per_label"}
     best = (-1.0, 0.0, "per_label")
     for w in (weights if hits is not None else (0.0,)):
         M = P if not w else (1.0 - w) * P + w * np.asarray(hits, dtype=P.dtype)
@@ -206,12 +212,15 @@ def choose_label_decoding(P: np.ndarray, hits: np.ndarray | None, Y: np.ndarray,
             f1 = cross_validated_macro_f1(M, Y, names, kind)
             if f1 > best[0] + 1e-9:
                 best = (f1, float(w), kind)
-    return best[1], {"kind": best[2]}
+    return best[0], best[1], {"kind": best[2]}
 
 
-def choose_subcategory_raise(P: np.ndarray, P_sub: np.ndarray, Y: np.ndarray, rule: dict) -> tuple[bool, dict]:
+def choose_subcategory_raise(P: np.ndarray, P_sub: np.ndarray, Y: np.ndarray, rule: dict,
+                             plain: float | None = None) -> tuple[bool, dict]:
     """(raise categories to their subcategories?, category label rule): raised only where its best rule's
     cross-validated macro-F1 beats ``rule``'s on the categories as they are (ties: as they are).
+    ``plain``: that figure of ``rule`` on ``P``, when the caller has it (``calibrate``: from the
+    keyword-share search, which cross-validated the same reading).
 
     Why per model and not fixed: the seed-13 / 14 benchmark models both took it (cross-validated 0.826 /
     0.850 -> 0.847 / 0.871); the clean-clone ``main.sh`` model of 6d40500 did not (0.843 against 0.809).
@@ -223,7 +232,8 @@ def choose_subcategory_raise(P: np.ndarray, P_sub: np.ndarray, Y: np.ndarray, ru
     Y = np.asarray(Y).astype(int)
     if not Y.size or not Y.any():
         return False, rule
-    plain = cross_validated_macro_f1(P, Y, CATEGORIES, rule["kind"])
+    if plain is None:
+        plain = cross_validated_macro_f1(P, Y, CATEGORIES, rule["kind"])
     R = raise_to_subcategories(P, P_sub)
     best = (plain, False, rule)
     for kind in LABEL_RULES:  # ties go to the first kind, as in choose_label_decoding
@@ -255,13 +265,13 @@ def calibrate(raw: RawScores, validation, precision_target: float = 0.95, npv_ta
         z = raw_core_logit(raw, core_exponent)
         cal.core_a, cal.core_b = fit_platt(z[known], cls[known] == 2)
     hit = lambda h: None if h is None else h[pos]  # noqa: E731
-    cal.category_keyword_weight, cat_rule = choose_label_decoding(
+    cat_f1, cal.category_keyword_weight, cat_rule = _label_decoding_search(
         cal.categories(raw.categories[pos]), hit(raw.category_hits), cats[pos], CATEGORIES)
     cal.subcategory_keyword_weight, sub_rule = choose_label_decoding(
         cal.subcategories(raw.subcategories[pos]), hit(raw.subcategory_hits), subs[pos], SUBCATEGORIES)
     cal.categories_from_subcategories, cat_rule = choose_subcategory_raise(
         cal.categories(raw.categories[pos], hit(raw.category_hits)),
-        cal.subcategories(raw.subcategories[pos], hit(raw.subcategory_hits)), cats[pos], cat_rule)
+        cal.subcategories(raw.subcategories[pos], hit(raw.subcategory_hits)), cats[pos], cat_rule, plain=cat_f1)
     s = calibrated_scores(cal, raw)
     acc, rej, info = choose_relevance_thresholds(s.relevance, rel, precision_target, npv_target, feed_prior)
     core_acc, core_rej, core_info = choose_core_thresholds(s.core[known], cls[known] == 2)

@@ -7,7 +7,8 @@ temperature 0.1) with a 0.3 share of the keyword rules' relevance raised relevan
 both seeds: validation 0.911 / 0.904 -> 0.923 / 0.917, temporal holdout 0.910 / 0.901 -> 0.915 / 0.909,
 later list papers 0.895 / 0.894 -> 0.922 / 0.912. The vote needs no training of its own: the index is the
 training papers' embeddings (float16, 768 bytes a paper: `member_neighbours.pkl` is 988 kB for the 1,248
-training papers of `scripts/main.sh`'s model) and their relevance labels, saved with the model and refreshed whenever the heads are refitted.
+training papers of `scripts/main.sh`'s model) and their relevance labels, saved with the model and refreshed
+whenever the heads are refitted.
 
 A paper never votes for itself: a scored paper that is in the index (a training paper scored again, as the
 maintainers'-taste check and the loop replays do) has its own row masked by key, so its own label cannot
