@@ -1,8 +1,12 @@
-"""The keyword rules' hits mixed into category probabilities: the share is chosen on cross-validated F1."""
+"""The keyword rules' hits mixed into category probabilities (the share is chosen on cross-validated F1), and
+the rules' relevance, where a hit in the title counts more than one in the abstract only."""
+
+import pickle
 
 import numpy as np
 
-from trust_tagger.model.baselines import KeywordRules, keyword_hits
+from trust_tagger.model.artifacts import load_member
+from trust_tagger.model.baselines import KeywordRules, keyword_hits, title_hits
 from trust_tagger.model.calibration import Calibration
 from trust_tagger.model.contracts import RawScores
 from trust_tagger.model.heads import calibrated_scores, choose_label_decoding
@@ -65,3 +69,28 @@ def test_hits_are_the_keyword_baselines_rules():
     assert np.array_equal(hc > 0, s.categories > 0.5) and np.array_equal(hs > 0, s.subcategories > 0.5)
     assert hc[0, CATEGORIES.index("safety")] == 1 and hs[0, SUBCATEGORIES.index("safety/jailbreak")] == 1
     assert hc[1].sum() == 0
+
+
+def test_a_rule_in_the_title_counts_more_for_relevance_than_one_in_the_abstract_only():
+    recs = [{"title": "Jailbreak prompts for audio language models", "abstract": "We study speech models."},
+            {"title": "Audio language models for speech", "abstract": "We also report jailbreak prompts."},
+            {"title": "Audio language models for speech", "abstract": "We study speech models."}]
+    hc, hs = keyword_hits(recs)
+    ht = title_hits(recs)
+    assert ht[0, CATEGORIES.index("safety")] == 1 and ht[1].sum() == 0
+    assert hc[1, CATEGORIES.index("safety")] == 1  # the category reading still sees the abstract's hit
+    rel = KeywordRules().predict_proba(recs).relevance
+    assert rel[0] > rel[1] > rel[2]
+    flat = KeywordRules(abstract_weight=1.0).predict_proba(recs).relevance
+    assert flat[0] == flat[1] > flat[2]
+    assert np.array_equal(KeywordRules().predict_proba(recs).categories, KeywordRules(1.0).predict_proba(recs).categories)
+
+
+def test_rules_pickled_before_the_weight_score_every_hit_alike():
+    old = KeywordRules()
+    del old.__dict__["abstract_weight"]  # as unpickled from a release without the attribute
+    back = load_member(pickle.dumps(old))
+    recs = [{"title": "Speech models", "abstract": "We report jailbreak prompts against audio models."}]
+    assert back.abstract_weight == 1.0
+    assert np.allclose(back.predict_proba(recs).relevance, KeywordRules(1.0).predict_proba(recs).relevance)
+    assert load_member(pickle.dumps(KeywordRules(0.25))).abstract_weight == 0.25

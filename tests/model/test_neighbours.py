@@ -66,7 +66,7 @@ def test_the_tagger_blends_keywords_and_neighbours_into_relevance_only(model_roo
     exs = synthetic_examples()
     train = [e for e in exs if e.split == "train"]
     model = TrustTagger.load(trained_tiny_model(model_root))
-    assert model.blend["relevance"] == pytest.approx({"net": 0.25, "tfidf": 0.25, "keywords": 0.3, "neighbours": 0.2})
+    assert model.blend["relevance"] == pytest.approx({"net": 0.2, "tfidf": 0.2, "keywords": 0.5, "neighbours": 0.1})
     assert model.blend["categories"] == {"net": 0.5, "tfidf": 0.5}
     nb = model.members["neighbours"]
     assert len(nb.relevant_) == len(train) and set(nb.keys_) == {e.key for e in train}
@@ -77,6 +77,7 @@ def test_the_tagger_blends_keywords_and_neighbours_into_relevance_only(model_roo
     assert np.allclose(parts["neighbours"]["relevance"], logit(nb.predict_proba(emb)), atol=1e-5)
     from trust_tagger.model.baselines import KeywordRules  # the hits counted once give the rules' own scores
 
+    assert model.members["keywords"].abstract_weight == model.config.keyword_abstract_weight
     assert np.allclose(parts["keywords"]["relevance"], logit(KeywordRules().predict_proba(papers).relevance))
     raw = model._blend(parts)
     expected = sum(w * parts[n]["relevance"] for n, w in model.blend["relevance"].items()) \

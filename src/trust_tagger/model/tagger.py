@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from trust_tagger.model.baselines import FrozenEmbeddingLR, KeywordRules, TfidfLR, keyword_hits
+from trust_tagger.model.baselines import FrozenEmbeddingLR, KeywordRules, TfidfLR, keyword_hits, title_hits
 from trust_tagger.model.calibration import Calibration, logit
 from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores, Scores
@@ -204,7 +204,7 @@ class TrustTagger:
             elif "frozen" in kept:
                 self.members["frozen"] = kept["frozen"]
         if "keywords" in cfg.members:
-            self.members["keywords"] = KeywordRules()
+            self.members["keywords"] = KeywordRules(cfg.keyword_abstract_weight)
         if "neighbours" in cfg.members:
             if embeddings is None:
                 embeddings = self._net_logits(train, progress)[1]
@@ -230,11 +230,12 @@ class TrustTagger:
         parts[LARGE_MENTION] = {"mask": np.array([mentions_large_audio_model(r) for r in records], dtype=bool)}
         hit_c, hit_s = keyword_hits(records)
         parts[KEYWORD_HITS] = {"category_hits": hit_c, "subcategory_hits": hit_s}
+        hit_title = title_hits(records) if any(isinstance(m, KeywordRules) for m in self.members.values()) else None
         for name, m in self.members.items():
             if isinstance(m, NeighbourVote):  # relevance only, from the net's embeddings
                 parts[name] = {"relevance": logit(m.predict_proba(embeddings, [record_key(r) for r in records]))}
                 continue
-            s: Scores = m.scores_from_hits(hit_c, hit_s, audio) if isinstance(m, KeywordRules) \
+            s: Scores = m.scores_from_hits(hit_c, hit_s, audio, hit_title) if isinstance(m, KeywordRules) \
                 else m.predict_proba(records)
             parts[name] = {"relevance": logit(s.relevance), "categories": logit(s.categories),
                            "subcategories": logit(s.subcategories)}
