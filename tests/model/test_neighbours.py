@@ -123,4 +123,4 @@ def test_the_heads_update_rebuilds_the_index_from_the_new_labels(model_root):
     assert nb is not before and set(nb.keys_) == {e.key for e in train}
     assert np.allclose(nb.index_.astype(np.float32), _unit(cache.embed(model, train)), atol=2e-3)
     assert nb.relevant_.tolist() == [float(e.relevance >= 1) for e in train]
-    assert model.blend["relevance"]["neighbours"] == 0.2
+    assert model.blend["relevance"]["neighbours"] == model.config.relevance_shares["neighbours"]
