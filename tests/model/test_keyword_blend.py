@@ -2,12 +2,14 @@
 the rules' relevance, where a hit in the title counts more than one in the abstract only."""
 
 import pickle
+from dataclasses import asdict
 
 import numpy as np
 
 from trust_tagger.model.artifacts import load_member
 from trust_tagger.model.baselines import KeywordRules, keyword_hits, title_hits
 from trust_tagger.model.calibration import Calibration
+from trust_tagger.model.config import TrainConfig
 from trust_tagger.model.contracts import RawScores
 from trust_tagger.model.heads import calibrated_scores, choose_label_decoding
 from trust_tagger.taxonomy import CATEGORIES, SUBCATEGORIES
@@ -86,7 +88,7 @@ def test_a_rule_in_the_title_counts_more_for_relevance_than_one_in_the_abstract_
     assert np.array_equal(KeywordRules().predict_proba(recs).categories, KeywordRules(1.0).predict_proba(recs).categories)
 
 
-def test_rules_pickled_before_the_weight_score_every_hit_alike():
+def test_rules_and_configs_saved_before_the_weight_score_every_hit_alike():
     old = KeywordRules()
     del old.__dict__["abstract_weight"]  # as unpickled from a release without the attribute
     back = load_member(pickle.dumps(old))
@@ -94,3 +96,5 @@ def test_rules_pickled_before_the_weight_score_every_hit_alike():
     assert back.abstract_weight == 1.0
     assert np.allclose(back.predict_proba(recs).relevance, KeywordRules(1.0).predict_proba(recs).relevance)
     assert load_member(pickle.dumps(KeywordRules(0.25))).abstract_weight == 0.25
+    assert TrainConfig.from_dict({}).keyword_abstract_weight == 1.0  # their config, for a rebuilt member
+    assert TrainConfig.from_dict(asdict(TrainConfig())).keyword_abstract_weight == TrainConfig().keyword_abstract_weight

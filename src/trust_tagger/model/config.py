@@ -106,4 +106,7 @@ class TrainConfig:
             d["members"] = tuple(d["members"])
         if "large_floors" in d:
             d["large_floors"] = tuple(d["large_floors"])
+        # Saved before the weight existed: their keyword member counted every hit alike, and a heads update
+        # that rebuilds it must keep doing so.
+        d.setdefault("keyword_abstract_weight", 1.0)
         return cls(**d)
