@@ -237,6 +237,12 @@ def test_large_floor_lifts_only_papers_that_name_a_large_audio_model_and_is_chos
     model.save(tmp_path / "m")
     assert TrustTagger.load(tmp_path / "m").blend["large_floor"] == 0.9
 
+    # With a tolerance on the share, the best-ranking floor among those near the best share wins.
+    model.config = dataclasses.replace(model.config, large_floor_share_tolerance=1.0)
+    model._set_core_blend(parts, val)
+    merging = [f for f in floors if keys[f][0]] or floors
+    assert model.blend["large_floor"] == max(merging, key=lambda f: (keys[f][2], keys[f][1], -f))
+
 
 def test_large_model_terms_follow_the_guide():
     from trust_tagger.model.encoder import mentions_large_audio_model

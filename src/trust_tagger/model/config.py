@@ -71,6 +71,9 @@ class TrainConfig:
     # holdout): core AP 0.638 / 0.786 without, 0.692 / 0.823 at 0.7; papers below the lowest core paper
     # (what the reject cut can take) 0.668 / 0.767 without, 0.819 / 0.879 at 0.7.
     large_floors: tuple[float, ...] = (0.0, 0.3, 0.5, 0.7, 0.9)
+    # A floor whose auto-decided share is within this of the best may win on core AP (0: the share decides;
+    # ``TrustTagger._set_core_blend``). Measured only in a loop replay so far (benchmarks/simulation/).
+    large_floor_share_tolerance: float = 0.0
     # Relevance logit offset for papers with no audio/speech word at all (guide: non-audio trust papers are 0).
     audio_gate: float = 6.0
     max_train_seconds: float | None = 420.0  # fine-tuning stops here (best epoch kept): `train` must fit 10 min

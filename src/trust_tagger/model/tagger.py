@@ -306,6 +306,10 @@ class TrustTagger:
         of 21: floor 0 is kept there. On the shipped recipe's model (dense 2026-03 validation) floor 0.5
         auto-decides 0.79 instead of 0.70; 0.7 and 0.9 reach 0.82 / 0.84 but leave no accept region
         (the lifted non-core papers break the 0.90 merge precision at the top).
+        ``config.large_floor_share_tolerance`` lets a floor within that much of the best auto-decided share win
+        on core AP (default 0: the rule above). Not the default: it exists to measure the loop at seed 14, whose
+        start model kept floor 0 at 0.63 auto-decided and core AP 0.624 against 0.61 / 0.686 at floor 0.5
+        (benchmarks/simulation/seed14.md).
         """
         if self.config.core_weights is not None:
             self.blend["core"] = {n: float(v) for n, v in self.config.core_weights.items() if n in parts}
@@ -319,7 +323,7 @@ class TrustTagger:
             self._calibrate(self._blend(parts), validation)
             return
         cfg = self.config
-        best, scores = None, {}
+        fitted, scores = {}, {}
         for f in floors:
             self.blend["large_floor"] = float(f)
             raw = self._blend(parts)
@@ -329,10 +333,13 @@ class TrustTagger:
             cv = th.core_validation
             key = (cv.get("accept_share", 0.0) > 0, round(float(cv.get("auto_share", 0.0)), 2), round(float(ap), 6))
             scores[str(f)] = {"merges": key[0], "auto_share": key[1], "core_ap": key[2]}
-            if best is None or key > best[0]:
-                best = (key, float(f), cal, th)
-        self.blend["large_floor"] = best[1]
-        self.calibration, self.thresholds = best[2], best[3]
+            fitted[f] = (key, cal, th)
+        merging = [f for f in floors if fitted[f][0][0]] or floors
+        top = max(fitted[f][0][1] for f in merging)
+        near = [f for f in merging if fitted[f][0][1] >= top - cfg.large_floor_share_tolerance - 1e-9]
+        pick = max(near, key=lambda f: (fitted[f][0][2], fitted[f][0][1], -f))  # best AP, then share, lowest floor
+        self.blend["large_floor"] = float(pick)
+        self.calibration, self.thresholds = fitted[pick][1], fitted[pick][2]
         self.info["large_floor_validation"] = scores
 
     def _blend(self, parts) -> RawScores:
