@@ -127,20 +127,19 @@ def keyword_hits(records) -> tuple[np.ndarray, np.ndarray]:
     validation, ``heads.calibrate``): the rules err on other categories than the net (holdout F1, rules /
     net: security 0.92 / 0.83, hallucination 0.86 / 0.67, interpretability 0.43 / 0.77)."""
     texts = [record_text(r).lower() for r in records]
-    def hits(labels):
-        patterns = [re.compile(rule(label)) for label in labels]
-        return np.array([[bool(p.search(t)) for p in patterns] for t in texts],
-                        dtype=np.float32).reshape(-1, len(labels))
-
-    return hits(CATEGORIES), hits(SUBCATEGORIES)
+    return _rule_matrix(texts, CATEGORIES), _rule_matrix(texts, SUBCATEGORIES)
 
 
 def title_hits(records) -> np.ndarray:
     """0/1 matrix (papers x CATEGORIES): where the category rules fire in the title itself."""
-    patterns = [re.compile(rule(c)) for c in CATEGORIES]
-    titles = [str(_get(r, "title") or "").lower() for r in records]
-    return np.array([[bool(p.search(t)) for p in patterns] for t in titles],
-                    dtype=np.float32).reshape(-1, len(CATEGORIES))
+    return _rule_matrix([str(_get(r, "title") or "").lower() for r in records], CATEGORIES)
+
+
+def _rule_matrix(texts: list[str], labels) -> np.ndarray:
+    """0/1 float32 matrix (texts x labels): where each label's rule matches the lowercased text."""
+    patterns = [re.compile(rule(label)) for label in labels]
+    return np.array([[bool(p.search(t)) for p in patterns] for t in texts],
+                    dtype=np.float32).reshape(-1, len(labels))
 
 
 def keyword_evidence(text: str, labels: Iterable[str]) -> list[tuple[int, int, str]]:
